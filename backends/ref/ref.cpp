@@ -1,0 +1,398 @@
+// The reference backend: the oracle every other backend is measured against.
+// Plain C++, one sequence at a time, everything accumulated in double; the
+// parameters and Adam state are float32 as in PyTorch.  Numerics are
+// DESIGN.md §2 exactly (PyTorch's RNN/LSTM/GRU, log-softmax, NLL / len, Adam).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "anbn/backend.h"
+
+namespace {
+
+using std::size_t;
+using Vec = std::vector<double>;
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+void set_err(char *err, size_t len, const char *msg) {
+  if (err && len) std::snprintf(err, len, "%s", msg);
+}
+
+struct Layer {
+  size_t wih, whh, bih, bhh;  // offsets into the flat parameters
+  int in;                     // input width: E for layer 0, H above
+};
+
+// Activations of one sequence, kept for backpropagation through time.
+struct Cache {
+  int T = 0;
+  std::vector<Vec> x;    // per layer (T, in): the layer's input
+  std::vector<Vec> h;    // per layer (T+1, H): h[0] is the initial state
+  std::vector<Vec> c;    // per layer (T+1, H): LSTM cell
+  std::vector<Vec> act;  // per layer (T, G*H): gate activations (rnn: h)
+  std::vector<Vec> aux;  // per layer (T, H): LSTM tanh(c) / GRU W_hn h' + b_hn
+  Vec logp;              // (T, O)
+};
+
+struct Ctx {
+  anbn_backend_desc d{};
+  int G = 1, H = 0, O = 0, V = 0, E = 0, L = 0;
+  std::vector<float> p, m, v;  // parameters and Adam moments, canonical order
+  int64_t step = 0;
+  size_t emb = 0, fcw = 0, fcb = 0;
+  std::vector<Layer> layers;
+  Cache cache;
+  Vec grad, ai, ah, dh_in, dh_below, dh_next, dc_next, dai, dah, dz;
+
+  bool init(const anbn_backend_desc &desc) {
+    d = desc;
+    G = d.cell == ANBN_CELL_LSTM ? 4 : d.cell == ANBN_CELL_GRU ? 3 : 1;
+    H = d.hidden, O = d.output, V = d.vocab, E = d.embed, L = d.layers;
+    size_t off = 0;
+    emb = off, off += size_t(V) * E;
+    for (int l = 0; l < L; ++l) {
+      Layer ly;
+      ly.in = l == 0 ? E : H;
+      ly.wih = off, off += size_t(G) * H * ly.in;
+      ly.whh = off, off += size_t(G) * H * H;
+      ly.bih = off, off += size_t(G) * H;
+      ly.bhh = off, off += size_t(G) * H;
+      layers.push_back(ly);
+    }
+    fcw = off, off += size_t(O) * H;
+    fcb = off, off += size_t(O);
+    p.assign(off, 0.f), m.assign(off, 0.f), v.assign(off, 0.f);
+    grad.assign(off, 0.0);
+    cache.x.resize(L), cache.h.resize(L), cache.c.resize(L), cache.act.resize(L), cache.aux.resize(L);
+    return true;
+  }
+
+  // out[r] = b[r] + sum_k W[r,k] in[k];  W (rows, cols) float, in double.
+  void affine(size_t w, size_t b, int rows, int cols, const double *in, double *out) const {
+    for (int r = 0; r < rows; ++r) {
+      double s = p[b + r];
+      const float *wr = &p[w + size_t(r) * cols];
+      for (int k = 0; k < cols; ++k) s += double(wr[k]) * in[k];
+      out[r] = s;
+    }
+  }
+
+  // Forward one sequence x (T) from h0, c0 (layers, H); fills the cache.
+  void forward_seq(const int32_t *x, int T, const double *h0, const double *c0) {
+    Cache &C = cache;
+    C.T = T;
+    const int GH = G * H;
+    ai.resize(GH), ah.resize(GH);
+    for (int l = 0; l < L; ++l) {
+      const Layer &ly = layers[l];
+      Vec &X = C.x[l], &Hs = C.h[l], &Cs = C.c[l], &A = C.act[l], &X2 = C.aux[l];
+      X.resize(size_t(T) * ly.in), Hs.resize(size_t(T + 1) * H), Cs.resize(size_t(T + 1) * H);
+      A.resize(size_t(T) * GH), X2.resize(size_t(T) * H);
+      for (int t = 0; t < T; ++t) {  // layer input: embedding row or the layer below
+        double *xt = &X[size_t(t) * ly.in];
+        if (l == 0)
+          for (int k = 0; k < E; ++k) xt[k] = p[emb + size_t(x[t]) * E + k];
+        else
+          std::memcpy(xt, &C.h[l - 1][size_t(t + 1) * H], sizeof(double) * H);
+      }
+      for (int j = 0; j < H; ++j) Hs[j] = h0 ? h0[l * H + j] : 0.0, Cs[j] = c0 ? c0[l * H + j] : 0.0;
+      for (int t = 0; t < T; ++t) {
+        const double *hp = &Hs[size_t(t) * H], *cp = &Cs[size_t(t) * H];
+        double *h = &Hs[size_t(t + 1) * H], *c = &Cs[size_t(t + 1) * H];
+        double *a = &A[size_t(t) * GH], *aux = &X2[size_t(t) * H];
+        affine(ly.wih, ly.bih, GH, ly.in, &X[size_t(t) * ly.in], ai.data());  // (G*H)
+        affine(ly.whh, ly.bhh, GH, H, hp, ah.data());                         // (G*H)
+        for (int j = 0; j < H; ++j) {
+          if (d.cell == ANBN_CELL_RNN_TANH) {
+            h[j] = a[j] = std::tanh(ai[j] + ah[j]);
+            c[j] = 0.0;
+          } else if (d.cell == ANBN_CELL_LSTM) {
+            const double ig = sigmoid(ai[j] + ah[j]), fg = sigmoid(ai[H + j] + ah[H + j]);
+            const double gg = std::tanh(ai[2 * H + j] + ah[2 * H + j]);
+            const double og = sigmoid(ai[3 * H + j] + ah[3 * H + j]);
+            c[j] = fg * cp[j] + ig * gg;
+            aux[j] = std::tanh(c[j]);
+            h[j] = og * aux[j];
+            a[j] = ig, a[H + j] = fg, a[2 * H + j] = gg, a[3 * H + j] = og;
+          } else {  // GRU
+            const double r = sigmoid(ai[j] + ah[j]), z = sigmoid(ai[H + j] + ah[H + j]);
+            aux[j] = ah[2 * H + j];  // W_hn h' + b_hn
+            const double n = std::tanh(ai[2 * H + j] + r * aux[j]);
+            h[j] = (1.0 - z) * n + z * hp[j];
+            c[j] = 0.0;
+            a[j] = r, a[H + j] = z, a[2 * H + j] = n;
+          }
+        }
+      }
+    }
+    C.logp.resize(size_t(T) * O);  // (T, O) = log_softmax(W_fc h + b_fc)
+    for (int t = 0; t < T; ++t) {
+      double *z = &C.logp[size_t(t) * O];
+      affine(fcw, fcb, O, H, &C.h[L - 1][size_t(t + 1) * H], z);
+      double mx = z[0];
+      for (int o = 1; o < O; ++o) mx = z[o] > mx ? z[o] : mx;
+      double s = 0.0;
+      for (int o = 0; o < O; ++o) s += std::exp(z[o] - mx);
+      const double lse = mx + std::log(s);
+      for (int o = 0; o < O; ++o) z[o] -= lse;
+    }
+  }
+
+  // Backpropagation through time of the cached sequence; loss scale `scale`.
+  // Accumulates into grad.  Returns the sequence's summed NLL.
+  double backward_seq(const int32_t *x, const int32_t *y, double scale) {
+    Cache &C = cache;
+    const int T = C.T, GH = G * H;
+    double nll = 0.0;
+    dh_in.assign(size_t(T) * H, 0.0);  // (T, H): dloss/dh of the current layer from above
+    dz.resize(O);
+    for (int t = 0; t < T; ++t) {
+      const double *lp = &C.logp[size_t(t) * O], *h = &C.h[L - 1][size_t(t + 1) * H];
+      nll -= lp[y[t]];
+      for (int o = 0; o < O; ++o) dz[o] = (std::exp(lp[o]) - (o == y[t] ? 1.0 : 0.0)) * scale;
+      for (int o = 0; o < O; ++o) {
+        grad[fcb + o] += dz[o];
+        for (int j = 0; j < H; ++j) {
+          grad[fcw + size_t(o) * H + j] += dz[o] * h[j];
+          dh_in[size_t(t) * H + j] += dz[o] * p[fcw + size_t(o) * H + j];
+        }
+      }
+    }
+    dai.resize(GH), dah.resize(GH);
+    for (int l = L - 1; l >= 0; --l) {
+      const Layer &ly = layers[l];
+      const Vec &X = C.x[l], &Hs = C.h[l], &Cs = C.c[l], &A = C.act[l], &X2 = C.aux[l];
+      dh_below.assign(size_t(T) * ly.in, 0.0);  // (T, in)
+      dh_next.assign(H, 0.0), dc_next.assign(H, 0.0);
+      for (int t = T - 1; t >= 0; --t) {
+        const double *hp = &Hs[size_t(t) * H], *cp = &Cs[size_t(t) * H];
+        const double *h = &Hs[size_t(t + 1) * H], *a = &A[size_t(t) * GH], *aux = &X2[size_t(t) * H];
+        const double *xt = &X[size_t(t) * ly.in];
+        for (int j = 0; j < H; ++j) {
+          const double dh = dh_in[size_t(t) * H + j] + dh_next[j];
+          if (d.cell == ANBN_CELL_RNN_TANH) {
+            dai[j] = dah[j] = dh * (1.0 - h[j] * h[j]);
+          } else if (d.cell == ANBN_CELL_LSTM) {
+            const double ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j], tc = aux[j];
+            const double dc = dc_next[j] + dh * og * (1.0 - tc * tc);
+            dc_next[j] = dc * fg;
+            dai[j] = dc * gg * ig * (1.0 - ig);
+            dai[H + j] = dc * cp[j] * fg * (1.0 - fg);
+            dai[2 * H + j] = dc * ig * (1.0 - gg * gg);
+            dai[3 * H + j] = dh * tc * og * (1.0 - og);
+            for (int g = 0; g < 4; ++g) dah[g * H + j] = dai[g * H + j];
+          } else {  // GRU
+            const double r = a[j], z = a[H + j], n = a[2 * H + j];
+            const double dan = dh * (1.0 - z) * (1.0 - n * n);
+            dai[j] = dah[j] = dan * aux[j] * r * (1.0 - r);
+            dai[H + j] = dah[H + j] = dh * (hp[j] - n) * z * (1.0 - z);
+            dai[2 * H + j] = dan;
+            dah[2 * H + j] = dan * r;
+          }
+        }
+        // dh' = W_hh^T dah (+ z dh for the GRU);  weight gradients.
+        for (int j = 0; j < H; ++j)
+          dh_next[j] = d.cell == ANBN_CELL_GRU ? (dh_in[size_t(t) * H + j] + dh_next[j]) * a[H + j] : 0.0;
+        for (int g = 0; g < GH; ++g) {
+          grad[ly.bih + g] += dai[g];
+          grad[ly.bhh + g] += dah[g];
+          const float *wih = &p[ly.wih + size_t(g) * ly.in], *whh = &p[ly.whh + size_t(g) * H];
+          double *gwih = &grad[ly.wih + size_t(g) * ly.in], *gwhh = &grad[ly.whh + size_t(g) * H];
+          double *dxt = &dh_below[size_t(t) * ly.in];
+          for (int k = 0; k < ly.in; ++k) gwih[k] += dai[g] * xt[k], dxt[k] += dai[g] * wih[k];
+          for (int k = 0; k < H; ++k) gwhh[k] += dah[g] * hp[k], dh_next[k] += dah[g] * whh[k];
+        }
+      }
+      if (l > 0) {
+        dh_in.swap(dh_below);
+      } else {
+        for (int t = 0; t < T; ++t)
+          for (int k = 0; k < E; ++k) grad[emb + size_t(x[t]) * E + k] += dh_below[size_t(t) * E + k];
+      }
+    }
+    return nll;
+  }
+
+  // Loss and gradient (into grad) of a batch; returns false if non-finite.
+  bool loss_and_grad(const int32_t *x, const int32_t *y, int B, int T, int divisor, double *loss) {
+    std::fill(grad.begin(), grad.end(), 0.0);
+    const double scale = 1.0 / (double(divisor) * B);
+    double total = 0.0;
+    for (int b = 0; b < B; ++b) {
+      forward_seq(x + size_t(b) * T, T, nullptr, nullptr);
+      total += backward_seq(x + size_t(b) * T, y + size_t(b) * T, scale);
+    }
+    *loss = total * scale;
+    if (!std::isfinite(*loss)) return false;
+    for (double g : grad)
+      if (!std::isfinite(g)) return false;
+    return true;
+  }
+
+  // torch.optim.Adam (no weight decay, amsgrad off), moments stored in float.
+  void adam(const anbn_adam_hparams &hp) {
+    ++step;
+    const double b1 = hp.beta1, b2 = hp.beta2;
+    const double bc1 = 1.0 - std::pow(b1, double(step)), bc2 = 1.0 - std::pow(b2, double(step));
+    const double step_size = double(hp.lr) / bc1, bc2_sqrt = std::sqrt(bc2);
+    for (size_t i = 0; i < p.size(); ++i) {
+      const double g = grad[i];
+      m[i] = float(b1 * m[i] + (1.0 - b1) * g);
+      v[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
+      const double denom = std::sqrt(double(v[i])) / bc2_sqrt + double(hp.eps);
+      p[i] = float(double(p[i]) - step_size * double(m[i]) / denom);
+    }
+  }
+};
+
+Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
+
+anbn_status ref_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
+  if (!d || !out || d->struct_size < sizeof(anbn_backend_desc)) {
+    set_err(err, len, "bad descriptor");
+    return ANBN_ERR_INVALID_ARGUMENT;
+  }
+  Ctx *c = new (std::nothrow) Ctx;
+  if (!c) return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
+  try {
+    c->init(*d);
+  } catch (...) {
+    delete c;
+    set_err(err, len, "out of memory");
+    return ANBN_ERR_OUT_OF_MEMORY;
+  }
+  *out = reinterpret_cast<anbn_backend_ctx *>(c);
+  return ANBN_OK;
+}
+
+void ref_destroy(anbn_backend_ctx *c) { delete cast(c); }
+
+anbn_status check_n(Ctx *c, size_t n, char *err, size_t len) {
+  if (n == c->p.size()) return ANBN_OK;
+  char msg[128];
+  std::snprintf(msg, sizeof msg, "expected %zu parameters, got %zu", c->p.size(), n);
+  set_err(err, len, msg);
+  return ANBN_ERR_INVALID_ARGUMENT;
+}
+
+anbn_status ref_get_params(anbn_backend_ctx *cx, float *out, size_t n, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  std::memcpy(out, c->p.data(), n * sizeof(float));
+  return ANBN_OK;
+}
+
+anbn_status ref_set_params(anbn_backend_ctx *cx, const float *in, size_t n, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  std::memcpy(c->p.data(), in, n * sizeof(float));
+  return ANBN_OK;
+}
+
+anbn_status ref_get_adam(anbn_backend_ctx *cx, float *m, float *v, size_t n, int64_t *step, char *err,
+                         size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  std::memcpy(m, c->m.data(), n * sizeof(float));
+  std::memcpy(v, c->v.data(), n * sizeof(float));
+  *step = c->step;
+  return ANBN_OK;
+}
+
+anbn_status ref_set_adam(anbn_backend_ctx *cx, const float *m, const float *v, size_t n, int64_t step,
+                         char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  std::memcpy(c->m.data(), m, n * sizeof(float));
+  std::memcpy(c->v.data(), v, n * sizeof(float));
+  c->step = step;
+  return ANBN_OK;
+}
+
+anbn_status ref_train_batch(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t B, int32_t T,
+                            int32_t divisor, const anbn_adam_hparams *hp, double *loss, char *err,
+                            size_t len) {
+  Ctx *c = cast(cx);
+  try {
+    if (!c->loss_and_grad(x, y, B, T, divisor, loss)) {
+      set_err(err, len, "non-finite loss or gradient; nothing was updated");
+      return ANBN_ERR_NUMERIC;
+    }
+    c->adam(*hp);
+  } catch (const std::bad_alloc &) {
+    return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
+  }
+  return ANBN_OK;
+}
+
+anbn_status ref_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t B, int32_t T,
+                          int32_t divisor, float *grad, size_t n, double *loss, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  try {
+    c->loss_and_grad(x, y, B, T, divisor, loss);
+  } catch (const std::bad_alloc &) {
+    return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
+  }
+  for (size_t i = 0; i < n; ++i) grad[i] = float(c->grad[i]);
+  return ANBN_OK;
+}
+
+anbn_status ref_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t T, const float *h0,
+                        const float *c0, const anbn_forward_out *out, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  const int H = c->H, L = c->L, GH = c->G * c->H, O = c->O;
+  try {
+    Vec hd(size_t(L) * H), cd(size_t(L) * H);
+    for (int b = 0; b < B; ++b) {
+      for (int l = 0; l < L; ++l)  // (layers, B, H) -> this sequence's (layers, H)
+        for (int j = 0; j < H; ++j) {
+          hd[size_t(l) * H + j] = h0 ? h0[(size_t(l) * B + b) * H + j] : 0.0;
+          cd[size_t(l) * H + j] = c0 ? c0[(size_t(l) * B + b) * H + j] : 0.0;
+        }
+      c->forward_seq(x + size_t(b) * T, T, hd.data(), cd.data());
+      const Cache &C = c->cache;
+      for (int t = 0; t < T; ++t) {
+        const size_t bt = size_t(b) * T + t;
+        if (out->log_probs)
+          for (int o = 0; o < O; ++o) out->log_probs[bt * O + o] = float(C.logp[size_t(t) * O + o]);
+        for (int l = 0; l < L; ++l)
+          for (int j = 0; j < H; ++j) {
+            const size_t dst = (bt * L + l) * H + j, src = size_t(t + 1) * H + j;
+            if (out->hidden) out->hidden[dst] = float(C.h[l][src]);
+            if (out->cell) out->cell[dst] = float(C.c[l][src]);
+          }
+        if (out->gates)
+          for (int l = 0; l < L; ++l)
+            for (int g = 0; g < GH; ++g)
+              out->gates[(bt * L + l) * GH + g] = float(C.act[l][size_t(t) * GH + g]);
+      }
+    }
+  } catch (const std::bad_alloc &) {
+    return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
+  }
+  return ANBN_OK;
+}
+
+const anbn_backend_iface kRef = {
+    ANBN_BACKEND_ABI_VERSION,
+    sizeof(anbn_backend_iface),
+    "ref",
+    nullptr,  // always available
+    ref_create,
+    ref_destroy,
+    ref_get_params,
+    ref_set_params,
+    ref_get_adam,
+    ref_set_adam,
+    ref_train_batch,
+    ref_forward,
+    ref_gradients,
+};
+
+}  // namespace
+
+extern "C" const anbn_backend_iface *anbn_ref_backend(void) { return &kRef; }

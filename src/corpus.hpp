@@ -1,0 +1,46 @@
+// Languages of DESIGN.md §1 and the corpus container.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "anbn/anbn.h"
+#include "rng.hpp"
+
+struct anbn_corpus {
+  int32_t alphabet = 2;            // k
+  std::vector<int32_t> tokens;     // all sequences back to back
+  std::vector<size_t> offsets{0};  // sequence i is tokens[offsets[i] .. offsets[i+1])
+
+  size_t size() const { return offsets.size() - 1; }
+  const int32_t *seq(size_t i) const { return tokens.data() + offsets[i]; }
+  size_t len(size_t i) const { return offsets[i + 1] - offsets[i]; }
+  void push(const int32_t *t, size_t n) {
+    tokens.insert(tokens.end(), t, t + n);
+    offsets.push_back(tokens.size());
+  }
+};
+
+namespace anbn {
+
+bool language_valid(anbn_language lang);
+int32_t alphabet_of(anbn_language lang);
+// [START, body(n), END]
+std::vector<int32_t> language_sequence(anbn_language lang, int32_t n);
+// n if tokens is a member, else 0.
+int32_t language_member(anbn_language lang, const int32_t *tokens, size_t len);
+// Predicting tokens[t+1] from tokens[0..t] is fixed unless the prefix is START 0^j, j >= 1.
+inline bool deterministic_at(const int32_t *tokens, size_t t) {
+  if (t == 0) return true;
+  for (size_t i = 1; i <= t; ++i)
+    if (tokens[i] != 0) return true;
+  return false;
+}
+
+// Checks one sequence for a corpus over k letters; returns "" or what is wrong.
+const char *sequence_problem(int32_t k, const int32_t *t, size_t n, size_t *bad_index);
+
+void corpus_draw(const anbn_corpus_config &cfg, Rng &rng, anbn_corpus &out);
+void shuffle_indices(std::vector<size_t> &idx, Rng &rng);
+
+}  // namespace anbn

@@ -1,0 +1,284 @@
+// Everything written once on top of a backend's forward: evaluation,
+// stepping, probing, capacity, generation.
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "model.hpp"
+
+struct anbn_state {
+  anbn::Shape shape;
+  std::vector<float> h, c;  // (layers, H)
+};
+
+namespace anbn {
+namespace {
+
+void forward(anbn_model *m, const int32_t *x, int32_t B, int32_t T, const float *h0, const float *c0,
+             const anbn_forward_out &out) {
+  ANBN_BE(m, forward, x, B, T, h0, c0, &out);
+}
+
+int32_t argmax(const float *v, int n) {
+  int32_t best = 0;
+  for (int i = 1; i < n; ++i)
+    if (v[i] > v[best]) best = i;  // first maximum, like torch.max
+  return best;
+}
+
+struct SeqScore {
+  double loss = 0;
+  int32_t errors = 0, det_errors = 0, det_positions = 0;
+};
+
+// Scores one sequence s[0..L) given the log-probs of its L-1 predictions.
+SeqScore score(const int32_t *s, size_t L, const float *logp, int O) {
+  SeqScore r;
+  for (size_t t = 0; t + 1 < L; ++t) {
+    const float *lp = logp + t * O;
+    const int32_t y = s[t + 1];
+    r.loss -= lp[y];
+    const bool wrong = argmax(lp, O) != y;
+    r.errors += wrong;
+    if (deterministic_at(s, t)) r.det_positions += 1, r.det_errors += wrong;
+  }
+  r.loss /= double(L);
+  return r;
+}
+
+bool same_shape(const Shape &a, const Shape &b) {
+  return a.cell == b.cell && a.layers == b.layers && a.hidden == b.hidden && a.vocab == b.vocab &&
+         a.output == b.output;
+}
+
+}  // namespace
+}  // namespace anbn
+
+using namespace anbn;
+
+extern "C" {
+
+anbn_status anbn_evaluate(anbn_model *m, const anbn_corpus *corpus, anbn_eval_stats *stats) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && corpus && stats, "model, corpus or stats is NULL");
+    ModelLock lock(m);
+    ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
+                   corpus->alphabet, m->alphabet);
+    anbn_eval_stats st{};
+    st.struct_size = sizeof st;
+    const int O = m->shape.output;
+    std::map<size_t, std::vector<size_t>> by_len;  // one forward per length bucket
+    for (size_t i = 0; i < corpus->size(); ++i) by_len[corpus->len(i)].push_back(i);
+    std::vector<int32_t> x;
+    std::vector<float> logp;
+    double loss_sum = 0;
+    for (const auto &kv : by_len) {
+      const size_t L = kv.first, T = L - 1;
+      for (size_t start = 0; start < kv.second.size(); start += 256) {
+        const size_t B = std::min<size_t>(256, kv.second.size() - start);
+        x.resize(B * T), logp.resize(B * T * O);
+        for (size_t b = 0; b < B; ++b) std::copy(corpus->seq(kv.second[start + b]), corpus->seq(kv.second[start + b]) + T, x.begin() + b * T);
+        anbn_forward_out out{logp.data(), nullptr, nullptr, nullptr};
+        forward(m, x.data(), int32_t(B), int32_t(T), nullptr, nullptr, out);
+        for (size_t b = 0; b < B; ++b) {
+          const SeqScore s = score(corpus->seq(kv.second[start + b]), L, logp.data() + b * T * O, O);
+          loss_sum += s.loss;
+          st.positions += T;
+          st.errors += size_t(s.errors);
+          st.deterministic_positions += size_t(s.det_positions);
+          st.deterministic_errors += size_t(s.det_errors);
+          st.correct_sequences += s.det_errors == 0;
+        }
+      }
+    }
+    st.sequences = corpus->size();
+    st.mean_loss = st.sequences ? loss_sum / double(st.sequences) : 0.0;
+    *stats = st;
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_state_create(const anbn_model *m, anbn_state **out) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && out, "model or out is NULL");
+    auto s = std::make_unique<anbn_state>();
+    s->shape = m->shape;
+    const size_t n = size_t(m->shape.layers) * size_t(m->shape.hidden);
+    s->h.assign(n, 0.f), s->c.assign(n, 0.f);
+    *out = s.release();
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_state_reset(anbn_state *s) {
+  return guard([&] {
+    ANBN_CHECK_ARG(s, "state is NULL");
+    std::fill(s->h.begin(), s->h.end(), 0.f);
+    std::fill(s->c.begin(), s->c.end(), 0.f);
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_state_get(const anbn_state *s, float *hidden, size_t hidden_count, float *cell, size_t cell_count) {
+  return guard([&] {
+    ANBN_CHECK_ARG(s, "state is NULL");
+    ANBN_CHECK_ARG(!hidden || hidden_count >= s->h.size(), "hidden holds %zu floats, need %zu", hidden_count, s->h.size());
+    ANBN_CHECK_ARG(!cell || cell_count >= s->c.size(), "cell holds %zu floats, need %zu", cell_count, s->c.size());
+    if (hidden) std::copy(s->h.begin(), s->h.end(), hidden);
+    if (cell) std::copy(s->c.begin(), s->c.end(), cell);
+    return ANBN_OK;
+  });
+}
+
+void anbn_state_destroy(anbn_state *s) { delete s; }
+
+anbn_status anbn_step(anbn_model *m, anbn_state *s, int32_t token, float *log_probs) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && s, "model or state is NULL");
+    ModelLock lock(m);
+    ANBN_CHECK_ARG(same_shape(s->shape, m->shape), "the state was made for a model of another shape");
+    check_tokens(m, &token, 1);
+    std::vector<float> lp(size_t(m->shape.output)), h(s->h.size()), c(s->c.size());
+    const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+    anbn_forward_out out{lp.data(), h.data(), lstm ? c.data() : nullptr, nullptr};
+    forward(m, &token, 1, 1, s->h.data(), lstm ? s->c.data() : nullptr, out);
+    s->h.swap(h);
+    if (lstm) s->c.swap(c);
+    if (log_probs) std::copy(lp.begin(), lp.end(), log_probs);
+    return ANBN_OK;
+  });
+}
+
+void anbn_probe_buffers_init(anbn_probe_buffers *b) {
+  if (!b) return;
+  *b = anbn_probe_buffers{};
+  b->struct_size = sizeof *b;
+}
+
+anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const anbn_probe_buffers *b) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && b, "model or buffers is NULL");
+    ANBN_CHECK_ARG(b->struct_size >= sizeof(anbn_probe_buffers), "buffers.struct_size %zu is too small (call anbn_probe_buffers_init)", b->struct_size);
+    ModelLock lock(m);
+    check_tokens(m, tokens, len);
+    const size_t LH = size_t(m->shape.layers) * size_t(m->shape.hidden);
+    const size_t need_lp = len * size_t(m->shape.output), need_h = len * LH,
+                 need_g = len * LH * size_t(m->shape.gates());
+    ANBN_CHECK_ARG(!b->log_probs || b->log_probs_count >= need_lp, "log_probs holds %zu floats, need %zu", b->log_probs_count, need_lp);
+    ANBN_CHECK_ARG(!b->hidden || b->hidden_count >= need_h, "hidden holds %zu floats, need %zu", b->hidden_count, need_h);
+    ANBN_CHECK_ARG(!b->cell || m->shape.cell == ANBN_CELL_LSTM, "a %s has no cell state", anbn_cell_name(m->shape.cell));
+    ANBN_CHECK_ARG(!b->cell || b->cell_count >= need_h, "cell holds %zu floats, need %zu", b->cell_count, need_h);
+    ANBN_CHECK_ARG(!b->gates || m->shape.cell != ANBN_CELL_RNN_TANH, "a rnn_tanh has no gates");
+    ANBN_CHECK_ARG(!b->gates || b->gates_count >= need_g, "gates holds %zu floats, need %zu", b->gates_count, need_g);
+    anbn_forward_out out{b->log_probs, b->hidden, b->cell, b->gates};
+    forward(m, tokens, 1, int32_t(len), nullptr, nullptr, out);
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *result, anbn_capacity_row *rows,
+                          size_t rows_count) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && result, "model or result is NULL");
+    ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
+    ANBN_CHECK_ARG(!rows || rows_count >= size_t(max_n), "rows holds %zu, need max_n = %d", rows_count, max_n);
+    ModelLock lock(m);
+    const int O = m->shape.output;
+    const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+    anbn_capacity_result r{};
+    r.struct_size = sizeof r;
+    r.max_n = max_n;
+    // Every sequence begins START 0^n: run START 0^max_n once and keep the
+    // log-probs and the state after each prefix; each n then only runs its rest.
+    const size_t LH = size_t(m->shape.layers) * size_t(m->shape.hidden);
+    std::vector<int32_t> prefix(size_t(max_n) + 1, 0);
+    prefix[0] = m->alphabet + 1;
+    std::vector<float> pre_lp(prefix.size() * O), pre_h(prefix.size() * LH), pre_c(lstm ? prefix.size() * LH : 0);
+    forward(m, prefix.data(), 1, int32_t(prefix.size()), nullptr, nullptr,
+            anbn_forward_out{pre_lp.data(), pre_h.data(), lstm ? pre_c.data() : nullptr, nullptr});
+    std::vector<float> logp;
+    for (int32_t n = 1; n <= max_n; ++n) {
+      const auto s = language_sequence(m->cfg.language, n);
+      const size_t T = s.size() - 1, shared = size_t(n) + 1;  // inputs START 0^n come from the prefix run
+      logp.resize(T * O);
+      std::copy(pre_lp.begin(), pre_lp.begin() + shared * O, logp.begin());
+      const float *h0 = &pre_h[(shared - 1) * LH], *c0 = lstm ? &pre_c[(shared - 1) * LH] : nullptr;
+      forward(m, s.data() + shared, 1, int32_t(T - shared), h0, c0,
+              anbn_forward_out{logp.data() + shared * O, nullptr, nullptr, nullptr});
+      const SeqScore sc = score(s.data(), s.size(), logp.data(), O);
+      if (rows) rows[n - 1] = anbn_capacity_row{n, sc.errors, sc.det_errors, int32_t(T)};
+      if (sc.det_errors && !r.first_failure) {
+        r.first_failure = n;
+        if (!rows) break;  // nobody asked for the rest
+      }
+    }
+    r.capacity = r.first_failure ? r.first_failure - 1 : max_n;
+    *result = r;
+    return ANBN_OK;
+  });
+}
+
+void anbn_generate_config_init(anbn_generate_config *c) {
+  if (!c) return;
+  *c = anbn_generate_config{};
+  c->struct_size = sizeof *c;
+  c->count = 10;
+  c->temperature = 1.0f;
+  c->seed = 0;
+  c->max_len = 200;
+}
+
+anbn_status anbn_generate(anbn_model *m, const anbn_generate_config *cfg, anbn_corpus **out, size_t *valid_out) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && cfg && out, "model, config or out is NULL");
+    ANBN_CHECK_ARG(cfg->struct_size >= sizeof(anbn_generate_config), "config.struct_size %zu is too small", cfg->struct_size);
+    ANBN_CHECK_ARG(std::isfinite(cfg->temperature) && cfg->temperature >= 0.f, "temperature must be finite and >= 0, got %g", double(cfg->temperature));
+    ANBN_CHECK_ARG(cfg->max_len >= 2 && cfg->max_len <= 1000000, "max_len must be in 2..1e6, got %zu", cfg->max_len);
+    ANBN_CHECK_ARG(cfg->count <= 1000000, "count %zu is too large", cfg->count);
+    ModelLock lock(m);
+    const int O = m->shape.output;
+    const int32_t k = m->alphabet;
+    const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+    Rng rng(cfg->seed);
+    auto c = std::make_unique<anbn_corpus>();
+    c->alphabet = k;
+    size_t valid = 0;
+    const size_t LH = size_t(m->shape.layers) * size_t(m->shape.hidden);
+    std::vector<float> h(LH), cc(LH), h2(LH), c2(LH), lp(static_cast<size_t>(O));
+    std::vector<int32_t> seq;
+    std::vector<double> w(static_cast<size_t>(O));
+    for (size_t i = 0; i < cfg->count; ++i) {
+      std::fill(h.begin(), h.end(), 0.f), std::fill(cc.begin(), cc.end(), 0.f);
+      seq.assign(1, k + 1);
+      while (seq.size() < cfg->max_len) {
+        int32_t tok = seq.back();
+        anbn_forward_out fo{lp.data(), h2.data(), lstm ? c2.data() : nullptr, nullptr};
+        forward(m, &tok, 1, 1, h.data(), lstm ? cc.data() : nullptr, fo);
+        h.swap(h2), cc.swap(c2);
+        int32_t next;
+        if (cfg->temperature == 0.f) {
+          next = argmax(lp.data(), O);
+        } else {  // p_o ∝ exp(logp_o / T), drawn by inverse CDF on one uniform
+          double mx = -INFINITY, total = 0;
+          for (int o = 0; o < O; ++o) mx = std::max(mx, double(lp[o]) / cfg->temperature);
+          for (int o = 0; o < O; ++o) total += (w[o] = std::exp(double(lp[o]) / cfg->temperature - mx));
+          double u = rng.uniform() * total;
+          next = O - 1;
+          for (int o = 0; o < O; ++o) {
+            if (u < w[o]) { next = o; break; }
+            u -= w[o];
+          }
+        }
+        seq.push_back(next);
+        if (next == k) break;  // END
+      }
+      valid += language_member(m->cfg.language, seq.data(), seq.size()) > 0;
+      c->push(seq.data(), seq.size());
+    }
+    if (valid_out) *valid_out = valid;
+    *out = c.release();
+    return ANBN_OK;
+  });
+}
+
+}  // extern "C"

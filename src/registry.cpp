@@ -1,0 +1,232 @@
+// The backend registry: ref built in; plugins libanbn-<name>.so found in
+// $ANBN_BACKEND_PATH, then beside libanbn (<libdir>/anbn, <libdir>).  A
+// library may hold several backends (libanbn-torch.so: torch-cpu and
+// torch-cuda).  Unusable plugins stay listed with their reason.
+#include <dirent.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dl.hpp"
+#include "model.hpp"
+
+extern "C" const anbn_backend_iface *anbn_ref_backend(void);
+
+namespace anbn {
+namespace {
+
+struct Entry {
+  std::string name, reason, path;
+  const anbn_backend_iface *iface = nullptr;  // NULL when unusable
+};
+
+// Standard plugins listed even when missing, and the library each lives in.
+const char *const kStandard[][2] = {
+    {"onednn", "libanbn-onednn.so"}, {"torch-cpu", "libanbn-torch.so"}, {"torch-cuda", "libanbn-torch.so"}};
+
+std::mutex g_mutex;
+std::deque<std::vector<Entry>> g_generations;  // old ones stay alive: info strings never dangle
+std::vector<Entry> *g_current = nullptr;
+
+std::vector<std::string> search_dirs() {
+  std::vector<std::string> dirs;
+  if (const char *env = std::getenv("ANBN_BACKEND_PATH")) {
+    std::string s = env;
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t colon = s.find(':', start);
+      if (colon == std::string::npos) colon = s.size();
+      if (colon > start) dirs.push_back(s.substr(start, colon - start));
+      start = colon + 1;
+    }
+  }
+  const std::string self = dl_self_dir();
+  if (!self.empty()) dirs.push_back(self + "/anbn"), dirs.push_back(self);
+  return dirs;
+}
+
+std::string joined(const std::vector<std::string> &dirs) {
+  std::string s;
+  for (const auto &d : dirs) s += (s.empty() ? "" : ":") + d;
+  return s.empty() ? "(none)" : s;
+}
+
+// Loads one plugin file and appends its backends (or one entry saying why not).
+void load_plugin(const std::string &dir, const std::string &file, std::vector<Entry> &out) {
+  const std::string path = dir + "/" + file;
+  const std::string stem = file.substr(7, file.size() - 7 - 3);  // libanbn-<stem>.so
+  for (const Entry &e : out)
+    if (e.path == path) return;
+  std::string err;
+  void *h = dl_open(path, &err);
+  if (!h) {
+    out.push_back({stem, "cannot load " + path + ": " + err, path, nullptr});
+    return;
+  }
+  auto entry = reinterpret_cast<anbn_backend_entry_fn>(dl_symbol(h, ANBN_BACKEND_ENTRY_SYMBOL));
+  if (!entry) {
+    out.push_back({stem, path + " does not export " ANBN_BACKEND_ENTRY_SYMBOL, path, nullptr});
+    return;
+  }
+  for (uint32_t i = 0; i < 64; ++i) {
+    const anbn_backend_iface *t = entry(i);
+    if (!t) break;
+    if (t->abi_version != ANBN_BACKEND_ABI_VERSION) {
+      out.push_back({stem, "ABI mismatch: " + path + " has backend ABI " + std::to_string(t->abi_version) +
+                               ", this libanbn needs " + std::to_string(ANBN_BACKEND_ABI_VERSION),
+                     path, nullptr});
+      break;
+    }
+    if (t->struct_size < sizeof(anbn_backend_iface)) {
+      out.push_back({stem, "ABI mismatch: " + path + " has a " + std::to_string(t->struct_size) +
+                               "-byte backend table, need " + std::to_string(sizeof(anbn_backend_iface)),
+                     path, nullptr});
+      break;
+    }
+    if (!t->name || !t->create || !t->destroy || !t->get_params || !t->set_params || !t->get_adam ||
+        !t->set_adam || !t->train_batch || !t->forward) {
+      out.push_back({t->name ? t->name : stem, path + " has a backend table with required methods missing", path, nullptr});
+      continue;
+    }
+    Entry e{t->name, "", path, t};
+    if (t->available) {
+      char reason[512] = "";
+      if (!t->available(reason, sizeof reason)) {
+        e.reason = reason[0] ? reason : "the backend reports itself unavailable";
+        e.iface = nullptr;
+      }
+    }
+    out.push_back(e);
+  }
+}
+
+std::vector<Entry> scan() {
+  std::vector<Entry> out;
+  out.push_back({"ref", "", "", anbn_ref_backend()});
+  const auto dirs = search_dirs();
+  for (const auto &dir : dirs) {
+    DIR *d = opendir(dir.c_str());
+    if (!d) continue;
+    std::vector<std::string> files;
+    while (dirent *de = readdir(d)) {
+      const std::string f = de->d_name;
+      if (f.size() > 11 && f.compare(0, 8, "libanbn-") == 0 && f.compare(f.size() - 3, 3, ".so") == 0)
+        files.push_back(f);
+    }
+    closedir(d);
+    std::sort(files.begin(), files.end());
+    for (const auto &f : files) load_plugin(dir, f, out);
+  }
+  for (const auto &std_entry : kStandard) {
+    bool found = false;
+    for (const Entry &e : out) found = found || e.name == std_entry[0];
+    if (!found) {
+      bool lib_seen = false;  // the library loaded but lacks this backend
+      for (const Entry &e : out)
+        lib_seen = lib_seen || (e.path.size() >= std::strlen(std_entry[1]) &&
+                                e.path.compare(e.path.size() - std::strlen(std_entry[1]), std::string::npos, std_entry[1]) == 0);
+      out.push_back({std_entry[0],
+                     lib_seen ? std::string(std_entry[1]) + " was found but is unusable (see its entry)"
+                              : std::string("not found: no ") + std_entry[1] + " in " + joined(dirs) +
+                                    " (not built, or set ANBN_BACKEND_PATH)",
+                     "", nullptr});
+    }
+  }
+  return out;
+}
+
+std::vector<Entry> &current() {
+  if (!g_current) {
+    g_generations.push_back(scan());
+    g_current = &g_generations.back();
+  }
+  return *g_current;
+}
+
+const Entry *find(const std::vector<Entry> &list, const std::string &name) {
+  if (name == "auto") {
+    for (const char *pref : {"onednn", "ref"})
+      for (const Entry &e : list)
+        if (e.name == pref && e.iface) return &e;
+  }
+  for (const Entry &e : list)
+    if (e.name == name && e.iface) return &e;  // a usable one wins over a broken duplicate
+  for (const Entry &e : list)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+void fill(const Entry &e, anbn_backend_info *info) {
+  info->name = e.name.c_str();
+  info->available = e.iface ? 1 : 0;
+  info->reason = e.reason.c_str();
+  info->path = e.path.c_str();
+}
+
+}  // namespace
+
+const anbn_backend_iface *registry_resolve(const char *name, std::string *resolved) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const Entry *e = find(current(), name);
+  if (!e) {
+    std::string known;
+    for (const Entry &x : current()) known += (known.empty() ? "" : ", ") + x.name;
+    raise(ANBN_ERR_BACKEND_UNAVAILABLE, "backend '%s' not found: no libanbn-%s.so in %s (known: %s)", name, name,
+          joined(search_dirs()).c_str(), known.c_str());
+  }
+  if (!e->iface) raise(ANBN_ERR_BACKEND_UNAVAILABLE, "backend '%s' is unavailable: %s", e->name.c_str(), e->reason.c_str());
+  *resolved = e->name;
+  return e->iface;
+}
+
+}  // namespace anbn
+
+using namespace anbn;
+
+extern "C" {
+
+anbn_status anbn_backend_count(size_t *count) {
+  return guard([&] {
+    ANBN_CHECK_ARG(count, "count is NULL");
+    std::lock_guard<std::mutex> lock(g_mutex);
+    *count = current().size();
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_backend_get(size_t index, anbn_backend_info *info) {
+  return guard([&] {
+    ANBN_CHECK_ARG(info, "info is NULL");
+    std::lock_guard<std::mutex> lock(g_mutex);
+    ANBN_CHECK_ARG(index < current().size(), "index %zu is out of range (%zu backends)", index, current().size());
+    fill(current()[index], info);
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_backend_find(const char *name, anbn_backend_info *info) {
+  return guard([&] {
+    ANBN_CHECK_ARG(name && info, "name or info is NULL");
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const Entry *e = find(current(), name);
+    ANBN_CHECK_ARG(e, "no backend named '%s'", name);
+    fill(*e, info);
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_backend_rescan(void) {
+  return guard([&] {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    g_generations.push_back(scan());
+    g_current = &g_generations.back();
+    return ANBN_OK;
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,175 @@
+#include "cli.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+namespace cli {
+
+void check(anbn_status rc, const std::string &what) {
+  if (rc == ANBN_OK) return;
+  throw Failure{what + ": " + anbn_status_string(rc) + ": " + anbn_last_error(), 1};
+}
+
+Args::Args(std::string command, std::string synopsis, std::vector<Option> options)
+    : command_(std::move(command)), synopsis_(std::move(synopsis)), options_(std::move(options)) {
+  options_.push_back({"--help", "", "show this help and exit", ""});
+}
+
+const Option *Args::find(const std::string &name) const {
+  for (const Option &o : options_)
+    if (o.name == name) return &o;
+  return nullptr;
+}
+
+void Args::usage(FILE *out) const {
+  std::fprintf(out, "usage: anbn %s\n\n%s\n\noptions:\n", command_.c_str(), synopsis_.c_str());
+  for (const Option &o : options_) {
+    std::string left = "  " + o.name + (o.value.empty() ? "" : " " + o.value);
+    std::fprintf(out, "%-26s %s%s\n", left.c_str(), o.help.c_str(),
+                 o.def.empty() ? "" : (" (default: " + o.def + ")").c_str());
+  }
+}
+
+bool Args::parse(int argc, char **argv) {
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i], v;
+    const size_t eq = a.find('=');
+    bool inline_value = false;
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) v = a.substr(eq + 1), a = a.substr(0, eq), inline_value = true;
+    const Option *o = find(a);
+    if (!o) throw Failure{"anbn " + command_ + ": unknown option '" + a + "' (see anbn " + command_ + " --help)", 2};
+    if (a == "--help") {
+      usage(stdout);
+      return false;
+    }
+    if (!o->value.empty() && !inline_value) {
+      if (i + 1 >= argc) throw Failure{"anbn " + command_ + ": " + a + " needs a value " + o->value, 2};
+      v = argv[++i];
+    }
+    values_[a] = v;
+  }
+  return true;
+}
+
+std::string Args::str(const std::string &name) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) return it->second;
+  const Option *o = find(name);
+  return o ? o->def : "";
+}
+
+long long Args::integer(const std::string &name) const {
+  const std::string s = str(name);
+  char *end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || *end || errno) throw Failure{name + " needs an integer, got '" + s + "'", 2};
+  return v;
+}
+
+double Args::real(const std::string &name) const {
+  const std::string s = str(name);
+  char *end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || *end) throw Failure{name + " needs a number, got '" + s + "'", 2};
+  return v;
+}
+
+ProgressBar::ProgressBar() : tty(isatty(2) && !std::getenv("CI")) {}
+
+void ProgressBar::update(const char *label, size_t done, size_t total, double loss) {
+  if (!tty || total == 0) return;
+  const int width = 30, fill = int(double(width) * double(done) / double(total));
+  std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu loss %.3f", label, fill, "##############################",
+               width - fill, "", done, total, loss);
+  std::fflush(stderr);
+}
+
+void ProgressBar::finish() {
+  if (tty) std::fprintf(stderr, "\r\033[K");
+}
+
+anbn_language language_arg(const Args &a) {
+  anbn_language l;
+  check(anbn_language_from_name(a.str("--language").c_str(), &l), "--language");
+  return l;
+}
+
+anbn_cell cell_arg(const Args &a) {
+  anbn_cell c;
+  check(anbn_cell_from_name(a.str("--cell").c_str(), &c), "--cell");
+  return c;
+}
+
+void load_model(const std::string &path, const std::string &backend, ModelPtr &out) {
+  check(anbn_load(path.c_str(), backend.c_str(), &out.m), "loading " + path);
+}
+
+anbn_model_info info_of(const anbn_model *m) {
+  anbn_model_info i{};
+  i.struct_size = sizeof i;
+  check(anbn_model_get_info(m, &i), "model info");
+  return i;
+}
+
+std::string tokens_string(const std::vector<int32_t> &t, const char *sep) {
+  std::string s;
+  for (size_t i = 0; i < t.size(); ++i) s += (i ? sep : "") + std::to_string(t[i]);
+  return s;
+}
+
+ProbeRow probe_row(anbn_model *m, anbn_language lang, int32_t n) {
+  const anbn_model_info info = info_of(m);
+  size_t len = 0;
+  anbn_language_sequence(lang, n, nullptr, 0, &len);
+  std::vector<int32_t> seq(len);
+  check(anbn_language_sequence(lang, n, seq.data(), seq.size(), &len), "sequence");
+  std::vector<float> lp((len - 1) * size_t(info.output_size));
+  anbn_probe_buffers b;
+  anbn_probe_buffers_init(&b);
+  b.log_probs = lp.data(), b.log_probs_count = lp.size();
+  check(anbn_probe(m, seq.data(), len - 1, &b), "probe");
+  ProbeRow r{n, "", "", 0, 0};
+  for (size_t t = 0; t + 1 < len; ++t) {
+    const float *row = &lp[t * size_t(info.output_size)];
+    int best = 0;
+    for (int o = 1; o < info.output_size; ++o)
+      if (row[o] > row[best]) best = o;
+    r.output += std::to_string(best);
+    r.target += std::to_string(seq[t + 1]);
+    int det = 0;
+    anbn_language_deterministic(lang, seq.data(), len, t, &det);
+    if (best != seq[t + 1]) r.diff += 1, r.det_errors += det;
+  }
+  return r;
+}
+
+std::vector<std::vector<int32_t>> corpus_sequences(const anbn_corpus *c) {
+  size_t n = 0;
+  check(anbn_corpus_size(c, &n), "corpus");
+  std::vector<std::vector<int32_t>> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    size_t len = 0;
+    anbn_corpus_get(c, i, nullptr, 0, &len);
+    out[i].resize(len);
+    check(anbn_corpus_get(c, i, out[i].data(), len, &len), "corpus");
+  }
+  return out;
+}
+
+json eval_json(const anbn_eval_stats &e) {
+  return json{{"mean_loss", e.mean_loss},
+              {"sequences", e.sequences},
+              {"positions", e.positions},
+              {"errors", e.errors},
+              {"deterministic_positions", e.deterministic_positions},
+              {"deterministic_errors", e.deterministic_errors},
+              {"correct_sequences", e.correct_sequences},
+              {"errors_per_sequence", e.sequences ? double(e.errors) / double(e.sequences) : 0.0},
+              {"error_rate", e.positions ? double(e.errors) / double(e.positions) : 0.0}};
+}
+
+}  // namespace cli

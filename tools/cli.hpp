@@ -1,0 +1,93 @@
+// Small helpers shared by the anbn subcommands: option parsing with help
+// text, error reporting, progress display, corpus and model loading.
+#pragma once
+#include <anbn/anbn.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+using json = nlohmann::json;
+
+// A CLI failure: printed by main as "anbn: error: ..." with exit code 1 (2 for usage).
+struct Failure {
+  std::string message;
+  int code;
+};
+
+// Throws Failure with the library's message when rc is not ANBN_OK.
+void check(anbn_status rc, const std::string &what);
+
+struct Option {
+  std::string name;   // "--hidden"
+  std::string value;  // metavariable, "" for a flag
+  std::string help;
+  std::string def;    // default shown in --help
+};
+
+class Args {
+ public:
+  Args(std::string command, std::string synopsis, std::vector<Option> options);
+  // Parses argv; returns false if --help was printed.
+  bool parse(int argc, char **argv);
+  bool has(const std::string &name) const { return values_.count(name) > 0; }
+  std::string str(const std::string &name) const;
+  long long integer(const std::string &name) const;
+  double real(const std::string &name) const;
+  bool flag(const std::string &name) const { return has(name); }
+  void usage(FILE *out) const;
+
+ private:
+  const Option *find(const std::string &name) const;
+  std::string command_, synopsis_;
+  std::vector<Option> options_;
+  std::map<std::string, std::string> values_;
+};
+
+// Progress: a bar on a terminal (stderr), else nothing; lines are the caller's.
+struct ProgressBar {
+  bool tty;
+  ProgressBar();
+  void update(const char *label, size_t done, size_t total, double loss);
+  void finish();
+};
+
+struct Corpora {
+  anbn_corpus *train = nullptr, *valid = nullptr;
+  ~Corpora() {
+    anbn_corpus_destroy(train);
+    anbn_corpus_destroy(valid);
+  }
+};
+
+struct ModelPtr {
+  anbn_model *m = nullptr;
+  ModelPtr() = default;
+  ModelPtr(const ModelPtr &) = delete;
+  ModelPtr &operator=(const ModelPtr &) = delete;
+  ~ModelPtr() { anbn_destroy(m); }
+};
+
+anbn_language language_arg(const Args &a);
+anbn_cell cell_arg(const Args &a);
+void load_model(const std::string &path, const std::string &backend, ModelPtr &out);
+anbn_model_info info_of(const anbn_model *m);
+
+// The seed's table rows: argmax string and target string of one sequence.
+struct ProbeRow {
+  int32_t n;
+  std::string output, target;
+  int32_t diff, det_errors;
+};
+ProbeRow probe_row(anbn_model *m, anbn_language lang, int32_t n);
+std::string tokens_string(const std::vector<int32_t> &t, const char *sep);
+std::vector<std::vector<int32_t>> corpus_sequences(const anbn_corpus *c);
+
+json eval_json(const anbn_eval_stats &e);
+
+}  // namespace cli
