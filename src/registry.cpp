@@ -59,7 +59,7 @@ std::string joined(const std::vector<std::string> &dirs) {
 // Loads one plugin file and appends its backends (or one entry saying why not).
 void load_plugin(const std::string &dir, const std::string &file, std::vector<Entry> &out) {
   const std::string path = dir + "/" + file;
-  const std::string stem = file.substr(7, file.size() - 7 - 3);  // libanbn-<stem>.so
+  const std::string stem = file.substr(8, file.size() - 8 - 3);  // libanbn-<stem>.so
   for (const Entry &e : out)
     if (e.path == path) return;
   std::string err;

@@ -45,6 +45,7 @@ struct Ctx {
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
   Cache cache;
+  std::vector<float> nm, nv, np;  // Adam's next values
   Vec grad, ai, ah, dh_in, dh_below, dh_next, dc_next, dai, dah, dz;
 
   bool init(const anbn_backend_desc &desc) {
@@ -233,18 +234,24 @@ struct Ctx {
   }
 
   // torch.optim.Adam (no weight decay, amsgrad off), moments stored in float.
-  void adam(const anbn_adam_hparams &hp) {
-    ++step;
+  // Two phases so that an update that would leave a non-finite value changes nothing.
+  bool adam(const anbn_adam_hparams &hp) {
+    const int64_t t = step + 1;
     const double b1 = hp.beta1, b2 = hp.beta2;
-    const double bc1 = 1.0 - std::pow(b1, double(step)), bc2 = 1.0 - std::pow(b2, double(step));
+    const double bc1 = 1.0 - std::pow(b1, double(t)), bc2 = 1.0 - std::pow(b2, double(t));
     const double step_size = double(hp.lr) / bc1, bc2_sqrt = std::sqrt(bc2);
+    nm.resize(p.size()), nv.resize(p.size()), np.resize(p.size());
     for (size_t i = 0; i < p.size(); ++i) {
       const double g = grad[i];
-      m[i] = float(b1 * m[i] + (1.0 - b1) * g);
-      v[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
-      const double denom = std::sqrt(double(v[i])) / bc2_sqrt + double(hp.eps);
-      p[i] = float(double(p[i]) - step_size * double(m[i]) / denom);
+      nm[i] = float(b1 * m[i] + (1.0 - b1) * g);
+      nv[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
+      const double denom = std::sqrt(double(nv[i])) / bc2_sqrt + double(hp.eps);
+      np[i] = float(double(p[i]) - step_size * double(nm[i]) / denom);
+      if (!std::isfinite(np[i]) || !std::isfinite(nm[i]) || !std::isfinite(nv[i])) return false;
     }
+    m.swap(nm), v.swap(nv), p.swap(np);
+    step = t;
+    return true;
   }
 };
 
@@ -321,7 +328,10 @@ anbn_status ref_train_batch(anbn_backend_ctx *cx, const int32_t *x, const int32_
       set_err(err, len, "non-finite loss or gradient; nothing was updated");
       return ANBN_ERR_NUMERIC;
     }
-    c->adam(*hp);
+    if (!c->adam(*hp)) {
+      set_err(err, len, "the Adam update would make a parameter non-finite (learning rate too large?); nothing was updated");
+      return ANBN_ERR_NUMERIC;
+    }
   } catch (const std::bad_alloc &) {
     return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
   }

@@ -1,0 +1,105 @@
+"""ref against PyTorch (the seed's classes): a checkpoint written by anbn loads
+with load_state_dict, log-probs agree within 1e-6, and one epoch of batch-1
+Adam in the same order leaves every parameter within 1e-5.
+
+Drives the `anbn` program (ANBN_CLI, else build/bin/anbn) so it needs no
+binding.  Prints the worst differences it saw.
+"""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
+safetensors_torch = pytest.importorskip("safetensors.torch")
+
+from seed_models import SeedModel, log_probs, train_epoch  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CLI = os.environ.get("ANBN_CLI", str(ROOT / "build" / "bin" / "anbn"))
+FORWARD_TOL = 1e-6
+EPOCH_TOL = 1e-5
+
+
+def anbn(*args):
+    r = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True)
+    assert r.returncode == 0, f"anbn {' '.join(map(str, args))} failed:\n{r.stderr}"
+    return r.stdout
+
+
+def model_from(path, cell, layers=1):
+    sd = safetensors_torch.load_file(str(path))
+    state = {k: v for k, v in sd.items() if not k.startswith("optimizer.")}
+    m = SeedModel(cell, num_layers=layers)
+    m.load_state_dict(state)  # strict: names and shapes must match exactly
+    return m, sd
+
+
+def read_corpus(path):
+    return [[int(t) for t in line.split()] for line in open(path) if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    d = tmp_path_factory.mktemp("corpus")
+    anbn("corpus", "--seed", 7, "--train", d / "train.txt", "--valid", d / "valid.txt")
+    return d
+
+
+@pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 1), ("gru", 1), ("lstm", 2)])
+def test_forward_matches_pytorch(tmp_path, cell, layers):
+    ckpt = tmp_path / "init.safetensors"
+    anbn("train", "--cell", cell, "--layers", layers, "--epochs", 0, "--seed", 3, "--save", ckpt)
+    model, _ = model_from(ckpt, cell, layers)
+    worst = 0.0
+    for seq in ([3, 2], [3, 0, 1, 2], [3] + [0] * 7 + [1] * 7 + [2], [3, 0, 0, 1, 1, 1, 0, 2]):
+        out = json.loads(anbn("probe", "--model", ckpt, "--sequence", " ".join(map(str, seq)), "--json"))
+        ours = torch.tensor(out["log_probs"], dtype=torch.float64)
+        theirs = log_probs(model, seq).double()
+        assert ours.shape == theirs.shape
+        worst = max(worst, (ours - theirs).abs().max().item())
+        # hidden states of the top layer are PyTorch's output too
+    print(f"\n[{cell} x{layers}] worst forward |ref - torch| = {worst:.3e} (tol {FORWARD_TOL:g})")
+    assert worst <= FORWARD_TOL
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_one_epoch_matches_pytorch(tmp_path, corpus, cell):
+    init, after = tmp_path / "init.safetensors", tmp_path / "after.safetensors"
+    anbn("train", "--cell", cell, "--epochs", 0, "--seed", 5, "--save", init)
+    anbn("train", "--init", init, "--corpus", corpus / "train.txt", "--valid", corpus / "valid.txt",
+         "--shuffle", "off", "--epochs", 1, "--save", after)
+    model, _ = model_from(init, cell)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    train_epoch(model, optimizer, read_corpus(corpus / "train.txt"))
+    ours = safetensors_torch.load_file(str(after))
+    worst, worst_name = 0.0, ""
+    for name, p in model.state_dict().items():
+        d = (ours[name].double() - p.double()).abs().max().item()
+        if d >= worst:
+            worst, worst_name = d, name
+    # Adam state travels in the checkpoint under optimizer.<name>.*
+    state = optimizer.state_dict()["state"]
+    names = [n for n, _ in model.named_parameters()]
+    worst_m = max((ours[f"optimizer.{n}.exp_avg"].double() - state[i]["exp_avg"].double()).abs().max().item()
+                  for i, n in enumerate(names))
+    print(f"\n[{cell}] after one epoch (2000 Adam steps): worst |param diff| = {worst:.3e} ({worst_name}), "
+          f"worst |exp_avg diff| = {worst_m:.3e} (tol {EPOCH_TOL:g})")
+    assert worst <= EPOCH_TOL
+    meta = safetensors_torch.safe_open(str(after), "pt").metadata()
+    assert int(meta["optimizer.step"]) == 2000 == int(state[0]["step"])
+
+
+def test_pytorch_state_dict_loads_into_anbn(tmp_path):
+    """A plain state_dict saved by PyTorch is a valid anbn checkpoint."""
+    torch.manual_seed(0)
+    model = SeedModel("lstm")
+    path = tmp_path / "torch.safetensors"
+    safetensors_torch.save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    seq = [3, 0, 0, 0, 1, 1, 1, 2]
+    out = json.loads(anbn("probe", "--model", path, "--sequence", " ".join(map(str, seq)), "--json"))
+    worst = (torch.tensor(out["log_probs"]).double() - log_probs(model, seq).double()).abs().max().item()
+    print(f"\n[torch -> anbn] worst forward diff = {worst:.3e}")
+    assert worst <= FORWARD_TOL
