@@ -23,6 +23,7 @@ int32_t alphabet_of(anbn_language lang) {
     case ANBN_LANG_ANBN:
     case ANBN_LANG_ANBNANBN: return 2;
     case ANBN_LANG_ANBNCN: return 3;
+    default: break;
   }
   return 0;
 }
@@ -32,6 +33,7 @@ static std::vector<int32_t> body_letters(anbn_language lang) {
     case ANBN_LANG_ANBN: return {0, 1};
     case ANBN_LANG_ANBNANBN: return {0, 1, 0, 1};
     case ANBN_LANG_ANBNCN: return {0, 1, 2};
+    default: break;
   }
   return {};
 }
@@ -138,6 +140,7 @@ const char *anbn_language_name(anbn_language l) {
     case ANBN_LANG_ANBN: return "anbn";
     case ANBN_LANG_ANBNANBN: return "anbnanbn";
     case ANBN_LANG_ANBNCN: return "anbncn";
+    default: break;
   }
   return nullptr;
 }

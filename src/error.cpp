@@ -52,6 +52,7 @@ const char *anbn_status_string(anbn_status status) {
     case ANBN_ERR_NUMERIC: return "ANBN_ERR_NUMERIC";
     case ANBN_ERR_BUSY: return "ANBN_ERR_BUSY";
     case ANBN_ERR_CANCELLED: return "ANBN_ERR_CANCELLED";
+    default: break;
   }
   return "ANBN_ERR_UNKNOWN";
 }

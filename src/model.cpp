@@ -147,6 +147,7 @@ const char *anbn_cell_name(anbn_cell c) {
     case ANBN_CELL_RNN_TANH: return "rnn_tanh";
     case ANBN_CELL_LSTM: return "lstm";
     case ANBN_CELL_GRU: return "gru";
+    default: break;
   }
   return nullptr;
 }

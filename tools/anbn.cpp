@@ -135,23 +135,15 @@ json generate_json(anbn_model *m, size_t count, double temperature, uint64_t see
   anbn_corpus *c = nullptr;
   check(anbn_generate(m, &g, &c, valid_out), "generate");
   json samples = json::array();
-  for (const auto &s : corpus_sequences(c)) samples.push_back(tokens_string(s, " "));
+  for (const auto &s : corpus_sequences(c)) samples.push_back(s);
   anbn_corpus_destroy(c);
   return samples;
 }
 
-// Body of a sample without START/END, as the seed writes strings ("0011").
-std::string body_string(const std::string &spaced) {
+// A sample as the seed writes strings: the symbols after START ("0011" + END).
+std::string body_string(const json &sample) {
   std::string out;
-  size_t i = 0;
-  std::vector<std::string> toks;
-  while (i < spaced.size()) {
-    size_t j = spaced.find(' ', i);
-    if (j == std::string::npos) j = spaced.size();
-    toks.push_back(spaced.substr(i, j - i));
-    i = j + 1;
-  }
-  for (size_t k = 1; k < toks.size(); ++k) out += toks[k];
+  for (size_t k = 1; k < sample.size(); ++k) out += std::to_string(sample[k].get<int>());
   return out;
 }
 
@@ -420,7 +412,7 @@ int cmd_generate(int argc, char **argv) {
   if (a.flag("--json")) {
     std::printf("%s\n", json{{"samples", s}, {"valid_fraction", frac}}.dump(2).c_str());
   } else {
-    for (const auto &x : s) std::printf("%s\n", x.get<std::string>().c_str());
+    for (const auto &x : s) std::printf("%s\n", tokens_string(x.get<std::vector<int32_t>>(), " ").c_str());
     std::printf("valid: %zu of %lld (%.2f)\n", valid, count, frac);
   }
   return 0;
@@ -490,7 +482,7 @@ int cmd_experiment(int argc, char **argv) {
       std::printf("\n%s: capacity %d (first failure at n = %d, tested to %d)\n", run.name, cap.capacity,
                   cap.first_failure, cap.max_n);
       std::printf("%s: samples at temperature 1 (%zu of 10 in the language):", run.name, valid);
-      for (const auto &s : samples) std::printf(" %s", body_string(s.get<std::string>()).c_str());
+      for (const auto &s : samples) std::printf(" %s", body_string(s).c_str());
       std::printf("\n%s: checkpoint %s\n\n", run.name, ckpt.c_str());
     }
     print_probe_table(m.m, ANBN_LANG_ANBN, 20, &probe);

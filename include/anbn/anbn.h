@@ -46,7 +46,8 @@ typedef enum anbn_status {
   ANBN_ERR_OUT_OF_MEMORY = 6,
   ANBN_ERR_NUMERIC = 7,       /* non-finite loss; nothing was updated */
   ANBN_ERR_BUSY = 8,          /* the model is in use on another thread */
-  ANBN_ERR_CANCELLED = 9      /* a progress callback asked to stop */
+  ANBN_ERR_CANCELLED = 9,     /* a progress callback asked to stop */
+  ANBN_STATUS_MAX_ENUM = 0x7fffffff /* keeps the enum 32-bit; never returned */
 } anbn_status;
 
 /* Returns a static, never-NULL name for a status ("ANBN_ERR_IO", ...). */
@@ -66,13 +67,15 @@ ANBN_API uint32_t anbn_version_number(void);
 typedef enum anbn_cell {
   ANBN_CELL_RNN_TANH = 0, /* h = tanh(W_ih e + b_ih + W_hh h' + b_hh) */
   ANBN_CELL_LSTM = 1,     /* gate rows i, f, g, o */
-  ANBN_CELL_GRU = 2       /* gate rows r, z, n */
+  ANBN_CELL_GRU = 2,      /* gate rows r, z, n */
+  ANBN_CELL_MAX_ENUM = 0x7fffffff
 } anbn_cell;
 
 typedef enum anbn_language {
   ANBN_LANG_ANBN = 0,     /* 0^n 1^n, k = 2 */
   ANBN_LANG_ANBNANBN = 1, /* 0^n 1^n 0^n 1^n, k = 2 */
-  ANBN_LANG_ANBNCN = 2    /* 0^n 1^n 2^n, k = 3 */
+  ANBN_LANG_ANBNCN = 2,   /* 0^n 1^n 2^n, k = 3 */
+  ANBN_LANG_MAX_ENUM = 0x7fffffff
 } anbn_language;
 
 /* Returns "rnn_tanh", "lstm", "gru", or NULL for an unknown value. */

@@ -18,7 +18,7 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 from seed_models import SeedModel, log_probs, train_epoch  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CLI = os.environ.get("ANBN_CLI", str(ROOT / "build" / "bin" / "anbn"))
+CLI = os.environ.get("ANBN_CLI", str(ROOT / "build" / "dev" / "bin" / "anbn"))
 FORWARD_TOL = 1e-6
 EPOCH_TOL = 1e-5
 
