@@ -1,0 +1,257 @@
+"""The Python binding: every call, numpy shapes and dtypes, errors, handle
+lifetimes, plots, and PyTorch interop."""
+import gc
+import math
+
+import numpy as np
+import pytest
+
+import anbn
+
+SEQ = [3, 0, 0, 1, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    with anbn.Corpus.seed(seed=2) as c:
+        yield c
+
+
+@pytest.fixture
+def lstm():
+    with anbn.Model(cell="lstm", backend="ref", hidden=2, layers=1, seed=1, lr=1e-3, batch=1) as m:
+        yield m
+
+
+def test_version_and_backends():
+    assert anbn.version().count(".") == 2
+    bs = anbn.backends()
+    assert ("ref", True, "") in bs
+    for name, available, reason in bs:
+        assert isinstance(name, str) and isinstance(available, bool)
+        assert available or reason
+
+
+def test_corpus_api(corpus, tmp_path):
+    assert len(corpus.train) == 2000 and len(corpus.valid) == 202
+    assert corpus.train.alphabet == 2
+    s = corpus.train[0]
+    assert s[0] == 3 and s[-1] == 2 and corpus.train[-1] == list(corpus.train)[-1]
+    with pytest.raises(IndexError):
+        corpus.train[2000]
+    again = anbn.Corpus.seed(seed=2)
+    assert list(again.train) == list(corpus.train)  # bit-for-bit reproducible
+    again.close()
+    c2 = anbn.Corpus.from_sequences([[3, 0, 1, 2], [3, 0, 0, 1, 1, 2]])
+    assert len(c2) == 2 and c2[1] == SEQ
+    g = anbn.Corpus.generate(language="anbncn", count=30, seed=1, max_n=3)
+    assert len(g) == 30 and g.alphabet == 3 and all(x[0] == 4 for x in g)
+    path = tmp_path / "c.txt"
+    c2.save(path)
+    assert list(anbn.Corpus.load(path)) == list(c2)
+    assert anbn.language_sequence(2) == SEQ
+
+
+def test_corpus_errors(tmp_path):
+    with pytest.raises(anbn.Error) as e:
+        anbn.Corpus.from_sequences([[3, 0, 7, 2]])
+    assert e.value.status == "ANBN_ERR_INVALID_ARGUMENT" and "token 7" in str(e.value)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("3 0 1 2\n3 0 x 2\n")
+    with pytest.raises(anbn.Error) as e:
+        anbn.Corpus.load(bad)
+    assert e.value.status == "ANBN_ERR_FORMAT" and ":2:" in e.value.message
+    with pytest.raises(anbn.Error) as e:
+        anbn.Corpus.load(tmp_path / "missing.txt")
+    assert e.value.status == "ANBN_ERR_IO"
+    with pytest.raises(anbn.Error):
+        anbn.Corpus.generate(min_n=0)
+
+
+def test_model_and_info(lstm):
+    i = lstm.info
+    assert (i["cell"], i["hidden"], i["layers"], i["gates"], i["backend"]) == ("lstm", 2, 1, 4, "ref")
+    assert i["vocab_size"] == 4 and i["output_size"] == 3
+    assert "lstm" in repr(lstm)
+    with pytest.raises(anbn.Error) as e:
+        anbn.Model(cell="lstm", lr=float("nan"))
+    assert "lr" in str(e.value)
+    with pytest.raises(anbn.Error) as e:
+        anbn.Model(backend="no-such")
+    assert e.value.status == "ANBN_ERR_BACKEND_UNAVAILABLE"
+    with pytest.raises(anbn.Error):
+        anbn.Model(cell="transformer")
+
+
+def test_train_evaluate_progress(lstm, corpus):
+    seen = []
+    st = lstm.train_epoch(corpus.train, progress=lambda p: seen.append(p["done"]))
+    assert isinstance(st, anbn.EpochStats)
+    assert st.sequences == 2000 and st.batches == 2000 and st.epoch == 0 and st.seconds > 0
+    assert seen == [1, 501, 1001, 1501, 2000]
+    st2 = lstm.train_epoch(corpus.train, progress=True)  # a bar (tqdm or text)
+    assert st2.epoch == 1 and math.isfinite(st2.mean_loss)
+    ev = lstm.evaluate(corpus.valid)
+    assert ev.sequences == 202 and 0 <= ev.error_rate <= 1
+    assert ev.deterministic_errors <= ev.errors <= ev.positions
+    assert ev.errors_per_sequence == pytest.approx(ev.errors / 202)
+    before = lstm.parameters()
+    with pytest.raises(anbn.Error) as e:
+        lstm.train_epoch(corpus.train, progress=lambda p: p["done"] > 600)
+    assert e.value.status == "ANBN_ERR_CANCELLED"
+    after = lstm.parameters()
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # rolled back
+
+    def boom(p):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):  # the callback's exception surfaces, the model is intact
+        lstm.train_epoch(corpus.train, progress=boom)
+    assert lstm.info["epoch"] == 2
+
+
+def test_fit_history(corpus):
+    with anbn.Model(cell="rnn", seed=3) as m:
+        h = m.fit(corpus.train, corpus.valid, epochs=2)
+    assert [r["epoch"] for r in h] == [0, 1]
+    assert {"train_loss", "valid_loss", "error_rate", "errors", "positions", "seconds"} <= set(h[0])
+
+
+def test_probe_shapes_and_step(lstm):
+    p = lstm.probe(SEQ)
+    assert p.log_probs.shape == (6, 3) and p.log_probs.dtype == np.float32
+    assert p.hidden.shape == (6, 1, 2) and p.cell.shape == (6, 1, 2) and p.gates.shape == (6, 1, 8)
+    assert np.allclose(np.exp(p.log_probs).sum(axis=1), 1, atol=1e-5)
+    s = lstm.state()
+    for t, tok in enumerate(SEQ):
+        lp = lstm.step(s, tok)
+        assert lp.shape == (3,) and lp.dtype == np.float32
+        np.testing.assert_allclose(lp, p.log_probs[t], atol=1e-6)
+        np.testing.assert_allclose(s.hidden, p.hidden[t], atol=1e-6)
+        np.testing.assert_allclose(s.cell, p.cell[t], atol=1e-6)
+    s.reset()
+    assert not s.hidden.any()
+    with pytest.raises(anbn.Error) as e:
+        lstm.step(s, 9)
+    assert "token 9" in str(e.value)
+    with pytest.raises(anbn.Error) as e:
+        lstm.probe([3, 0, 5])
+    assert "token 5" in str(e.value) and e.value.status == "ANBN_ERR_INVALID_ARGUMENT"
+    with pytest.raises(anbn.Error):
+        lstm.probe([])
+    with anbn.Model(cell="rnn", layers=2, hidden=3) as rnn:
+        q = rnn.probe(SEQ)
+        assert q.cell is None and q.gates is None and q.hidden.shape == (6, 2, 3)
+    with anbn.Model(cell="gru") as gru:
+        q = gru.probe(SEQ)
+        assert q.cell is None and q.gates.shape == (6, 1, 6)
+
+
+def test_capacity_generate(lstm):
+    c = lstm.capacity(max_n=50)
+    assert c.max_n == 50 and c.n.tolist() == list(range(1, 51))
+    assert c.errors.shape == (50,) and (c.deterministic_errors <= c.errors).all()
+    assert c.capacity == (c.first_failure - 1 if c.first_failure else 50)
+    with pytest.raises(anbn.Error):
+        lstm.capacity(max_n=0)
+    g = lstm.generate(count=10, temperature=1.0, seed=0)
+    assert len(g) == 10 and all(s[0] == 3 for s in g) and 0 <= g.valid_fraction <= 1
+    assert lstm.generate(count=10, seed=0).samples == g.samples
+    greedy = lstm.generate(count=2, temperature=0)
+    assert greedy.samples[0] == greedy.samples[1]
+    with pytest.raises(anbn.Error):
+        lstm.generate(temperature=-1)
+
+
+def test_parameters(lstm):
+    ps = lstm.parameters()
+    assert list(ps) == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+                        "rnn.bias_hh_l0", "fc.weight", "fc.bias"]
+    assert ps["rnn.weight_ih_l0"].shape == (8, 2) and ps["fc.bias"].dtype == np.float32
+    lstm.set_parameter("fc.bias", np.array([1, 2, 3]))
+    assert lstm.parameters()["fc.bias"].tolist() == [1, 2, 3]
+    with pytest.raises(anbn.Error):
+        lstm.set_parameter("fc.bias", np.zeros(4))
+    with pytest.raises(anbn.Error):
+        lstm.set_parameter("fc.bias", np.array([1, np.nan, 3]))
+    with pytest.raises(anbn.Error):
+        lstm.set_parameter("nope", np.zeros(3))
+    loss, grads = lstm.gradients(SEQ)
+    assert loss > 0 and grads["fc.weight"].shape == (3, 2)
+
+
+def test_save_load(lstm, corpus, tmp_path):
+    lstm.train_epoch(corpus.train)
+    path = tmp_path / "m.safetensors"
+    lstm.save(path)
+    with anbn.Model.load(path, backend="ref") as back:
+        assert back.info["epoch"] == 1 and back.info["adam_step"] == 2000
+        a, b = lstm.parameters(), back.parameters()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+        assert lstm.train_epoch(corpus.train).mean_loss == back.train_epoch(corpus.train).mean_loss
+    (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}")
+    with pytest.raises(anbn.Error) as e:
+        anbn.Model.load(tmp_path / "bad.safetensors")
+    assert e.value.status == "ANBN_ERR_FORMAT"
+
+
+def test_no_handle_leaks(corpus):
+    gc.collect()
+    base = anbn.live_handles()
+    for _ in range(20):
+        m = anbn.Model(cell="gru")
+        s = m.state()
+        m.step(s, 3)
+        m.generate(count=2)
+        c = anbn.Corpus.from_sequences([SEQ])
+        del m, s, c
+    gc.collect()
+    assert anbn.live_handles() == base
+    with anbn.Model() as m:
+        pass
+    assert m.closed and anbn.live_handles() == base
+    m.close()  # idempotent
+    with pytest.raises(anbn.Error):
+        m.info
+
+
+def _not_blank(path):
+    import matplotlib.image as mpimg
+    img = mpimg.imread(str(path))
+    assert path.stat().st_size > 5000
+    assert img.reshape(-1, img.shape[-1])[:, :3].std() > 0.05  # more than one colour
+
+
+def test_plots(tmp_path, corpus):
+    import anbn.plot
+    with anbn.Model(cell="lstm", seed=1) as m:
+        history = m.fit(corpus.train, corpus.valid, epochs=2)
+        figs = [
+            anbn.plot.loss_curves(history, path=tmp_path / "loss.png"),
+            anbn.plot.hidden_trajectory(m, n_values=[3, 6, 9], path=tmp_path / "hidden.png"),
+            anbn.plot.probe_heatmap(m.probe(anbn.language_sequence(5)[:-1]), path=tmp_path / "probe.png"),
+            anbn.plot.capacity(m.capacity(max_n=40), path=tmp_path / "capacity.png"),
+        ]
+    with anbn.Model(cell="gru", hidden=4) as g:  # H > 2: principal components
+        figs.append(anbn.plot.hidden_trajectory(g, path=tmp_path / "hidden_pca.png"))
+    for name in ("loss", "hidden", "probe", "capacity", "hidden_pca"):
+        _not_blank(tmp_path / f"{name}.png")
+    assert all(f is not None for f in figs)
+
+
+def test_pytorch_interop(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch not installed: interop not checked")
+    st = pytest.importorskip("safetensors.torch")
+    with anbn.Model(cell="gru", seed=4) as m:
+        path = tmp_path / "g.safetensors"
+        m.save(path)
+        p = m.probe(SEQ[:-1])
+    sd = {k: v for k, v in st.load_file(str(path)).items() if not k.startswith("optimizer.")}
+    emb, rnn, fc = torch.nn.Embedding(4, 2), torch.nn.GRU(2, 2, 1, batch_first=True), torch.nn.Linear(2, 3)
+    model = torch.nn.ModuleDict({"embedding": emb, "rnn": rnn, "fc": fc})
+    model.load_state_dict(sd)
+    with torch.no_grad():
+        out, _ = rnn(emb(torch.tensor([SEQ[:-1]])))
+        lp = torch.log_softmax(fc(out), dim=-1)[0].numpy()
+    worst = np.abs(lp - p.log_probs).max()
+    print(f"\n[python -> torch] worst forward diff {worst:.3e}")
+    assert worst <= 1e-6
