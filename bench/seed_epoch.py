@@ -55,17 +55,26 @@ def seed_loop_seconds(cell, epochs):
 
 
 def anbn_seconds(cli, backend, cell, epochs):
-    r = subprocess.run([cli, "train", "--backend", backend, "--cell", cell, "--epochs", str(epochs), "--json"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed"
-    eps = json.loads(r.stdout)["epochs"]
-    return statistics.median(e["seconds"] for e in eps), ""
+    """Median seconds per epoch of `anbn train`."""
+    p = subprocess.Popen([cli, "train", "--backend", backend, "--cell", cell, "--epochs", str(epochs), "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate()
+    if p.returncode != 0:
+        return None, None, err.strip().splitlines()[-1] if err.strip() else "failed"
+    eps = json.loads(out)["epochs"]
+    return statistics.median(e["seconds"] for e in eps), None, ""
+
+
+def peak_rss_mib(cmd):
+    """Peak resident memory of one child process, from wait4's rusage."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(p.pid, 0)
+    return usage.ru_maxrss / 1024.0
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backends", default="ref", help="comma-separated anbn backends (default: ref)")
+    ap.add_argument("--backends", default="", help="comma-separated anbn backends (default: every available one)")
     ap.add_argument("--cells", default="rnn,lstm")
     ap.add_argument("--seed-epochs", type=int, default=2, help="epochs of the seed's PyTorch loop per cell")
     ap.add_argument("--anbn-epochs", type=int, default=20, help="epochs of anbn per cell and backend")
@@ -73,30 +82,36 @@ def main():
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     cli = find_cli()
+    if not a.backends:
+        listing = json.loads(subprocess.run([cli, "backends", "--json"], capture_output=True, text=True,
+                                            check=True).stdout)
+        a.backends = ",".join(b["name"] for b in listing["backends"] if b["available"])
     rows = []
     for cell in a.cells.split(","):
         peer = seed_loop_seconds(cell, a.seed_epochs)
         rows.append({"cell": cell, "impl": "seed PyTorch loop", "seconds_per_epoch": peer, "speedup": 1.0})
         for b in a.backends.split(","):
-            s, why = anbn_seconds(cli, b, cell, a.anbn_epochs)
+            s, _, why = anbn_seconds(cli, b, cell, a.anbn_epochs)
+            rss = peak_rss_mib([cli, "train", "--backend", b, "--cell", cell, "--epochs", "1"]) if s else None
             rows.append({"cell": cell, "impl": f"anbn {b}", "seconds_per_epoch": s,
-                         "speedup": peer / s if s else None, "note": why})
+                         "speedup": peer / s if s else None, "peak_rss_mib": rss, "note": why})
     result = {"rows": rows}
     if not a.no_experiment:
         t0 = time.perf_counter()
-        subprocess.run([cli, "experiment", "--backend", a.backends.split(",")[0], "--out", "/tmp/anbn-bench-exp",
-                        "--json"], check=True, capture_output=True)
+        subprocess.run([cli, "experiment", "--backend", "ref", "--out", "/tmp/anbn-bench-exp", "--json"],
+                       check=True, capture_output=True)
         result["experiment_seconds"] = time.perf_counter() - t0
     if a.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{'cell':6} {'implementation':20} {'s/epoch':>10} {'speedup':>9}")
+    print(f"{'cell':6} {'implementation':20} {'s/epoch':>10} {'speedup':>9} {'peak RSS':>10}")
     for r in rows:
         s = f"{r['seconds_per_epoch']:.4f}" if r["seconds_per_epoch"] else "-"
         x = f"{r['speedup']:.0f}x" if r["speedup"] else r.get("note", "")
-        print(f"{r['cell']:6} {r['impl']:20} {s:>10} {x:>9}")
+        m = f"{r['peak_rss_mib']:.1f} MiB" if r.get("peak_rss_mib") else ""
+        print(f"{r['cell']:6} {r['impl']:20} {s:>10} {x:>9} {m:>10}")
     if "experiment_seconds" in result:
-        print(f"anbn experiment (RNN 50 + LSTM 20 epochs, probe, capacity, samples): "
+        print(f"anbn experiment --backend ref (RNN 50 + LSTM 20 epochs, probe, capacity, samples): "
               f"{result['experiment_seconds']:.2f} s wall")
 
 

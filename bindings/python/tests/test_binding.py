@@ -241,7 +241,7 @@ def test_plots(tmp_path, corpus):
 def test_pytorch_interop(tmp_path):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: interop not checked")
     st = pytest.importorskip("safetensors.torch")
-    with anbn.Model(cell="gru", seed=4) as m:
+    with anbn.Model(cell="gru", seed=4, backend="ref") as m:  # ref: the backend held to 1e-6
         path = tmp_path / "g.safetensors"
         m.save(path)
         p = m.probe(SEQ[:-1])
