@@ -188,6 +188,30 @@ static void test_checkpoints_cross_backends(void **state) {
   anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
 }
 
+/* A backend that cannot run here (torch-cuda without a GPU) says why and never
+ * falls back to another device. */
+static void test_unavailable_backends_refuse(void **state) {
+  (void)state;
+  size_t n = 0, refused = 0;
+  assert_anbn_ok(anbn_backend_count(&n));
+  for (size_t i = 0; i < n; ++i) {
+    anbn_backend_info b;
+    assert_anbn_ok(anbn_backend_get(i, &b));
+    if (b.available) continue;
+    anbn_config c;
+    anbn_config_init(&c);
+    c.backend = b.name;
+    anbn_model *m = NULL;
+    assert_anbn_status(anbn_create(&c, &m), ANBN_ERR_BACKEND_UNAVAILABLE);
+    assert_null(m);
+    assert_non_null(strstr(anbn_last_error(), b.reason));
+    if (!strcmp(b.name, "torch-cuda") && b.path[0]) assert_non_null(strstr(b.reason, "CUDA"));
+    print_message("%s refused: %s\n", b.name, anbn_last_error());
+    refused++;
+  }
+  if (!refused) skip();
+}
+
 int main(void) {
   size_t n = 0;
   if (anbn_backend_count(&n) != ANBN_OK) return 1;
@@ -204,6 +228,7 @@ int main(void) {
       cmocka_unit_test(test_lstm),
       cmocka_unit_test(test_gru),
       cmocka_unit_test(test_checkpoints_cross_backends),
+      cmocka_unit_test(test_unavailable_backends_refuse),
   };
   return cmocka_run_group_tests_name("parity", tests, NULL, NULL);
 }

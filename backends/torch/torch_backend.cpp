@@ -1,0 +1,421 @@
+// The libtorch backend plugin (libanbn-torch.so): backends "torch-cpu" and
+// "torch-cuda", built with libtorch's C++ frontend — torch::nn::Embedding,
+// RNN (tanh) / LSTM / GRU, Linear, log_softmax, autograd and
+// torch::optim::Adam, whose update is DESIGN.md §2's:
+//   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+//   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+// The modules are registered as "embedding", "rnn", "fc", so the module's
+// named parameters are the checkpoint's tensors, in canonical order.
+// One translation unit: libtorch headers are slow to compile.
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anbn/backend.h"
+
+namespace {
+
+using std::size_t;
+
+void set_err(char *err, size_t len, const std::string &msg) {
+  if (err && len) std::snprintf(err, len, "%s", msg.c_str());
+}
+
+struct Ctx {
+  anbn_backend_desc d{};
+  torch::Device dev{torch::kCPU};
+  int G = 1, H = 0, L = 0, O = 0;
+  std::shared_ptr<torch::nn::Module> root = std::make_shared<torch::nn::Module>();
+  torch::nn::Embedding emb{nullptr};
+  torch::nn::RNN rnn{nullptr};
+  torch::nn::LSTM lstm{nullptr};
+  torch::nn::GRU gru{nullptr};
+  torch::nn::Linear fc{nullptr};
+  std::vector<torch::Tensor> params;  // canonical order
+  std::vector<size_t> numel;
+  size_t total = 0;
+  std::unique_ptr<torch::optim::Adam> opt;
+
+  void init(const anbn_backend_desc &desc, torch::Device device) {
+    d = desc, dev = device;
+    G = d.cell == ANBN_CELL_LSTM ? 4 : d.cell == ANBN_CELL_GRU ? 3 : 1;
+    H = d.hidden, L = d.layers, O = d.output;
+    emb = root->register_module("embedding", torch::nn::Embedding(d.vocab, d.embed));
+    if (d.cell == ANBN_CELL_LSTM)
+      lstm = root->register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(d.embed, H).num_layers(L).batch_first(true)));
+    else if (d.cell == ANBN_CELL_GRU)
+      gru = root->register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(d.embed, H).num_layers(L).batch_first(true)));
+    else
+      rnn = root->register_module(
+          "rnn", torch::nn::RNN(torch::nn::RNNOptions(d.embed, H).num_layers(L).nonlinearity(torch::kTanh).batch_first(true)));
+    fc = root->register_module("fc", torch::nn::Linear(H, O));
+    root->to(dev);
+    for (const auto &kv : root->named_parameters()) {
+      params.push_back(kv.value());
+      numel.push_back(size_t(kv.value().numel()));
+      total += numel.back();
+    }
+    opt = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(1e-3));
+    if (d.threads > 0) torch::set_num_threads(d.threads);
+  }
+
+  // (B, T) int32 on the host -> int64 on the device.
+  torch::Tensor tokens(const int32_t *x, int B, int T) const {
+    return torch::from_blob(const_cast<int32_t *>(x), {B, T}, torch::kInt32).to(dev, torch::kLong);
+  }
+
+  // The module path: (B, T, H) top-layer outputs and the final (layers, B, H) states.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> run(const torch::Tensor &x, const torch::Tensor &h0,
+                                                              const torch::Tensor &c0) {
+    auto e = emb->forward(x);
+    if (lstm) {
+      auto out = h0.defined() ? lstm->forward(e, std::make_tuple(h0, c0)) : lstm->forward(e);
+      return {std::get<0>(out), std::get<0>(std::get<1>(out)), std::get<1>(std::get<1>(out))};
+    }
+    auto out = gru ? (h0.defined() ? gru->forward(e, h0) : gru->forward(e))
+                   : (h0.defined() ? rnn->forward(e, h0) : rnn->forward(e));
+    return {std::get<0>(out), std::get<1>(out), torch::Tensor()};
+  }
+
+  void copy_in(const float *src, const std::vector<torch::Tensor> &dst) const {
+    torch::NoGradGuard ng;
+    size_t off = 0;
+    for (size_t i = 0; i < dst.size(); ++i) {
+      auto host = torch::from_blob(const_cast<float *>(src + off), dst[i].sizes(), torch::kFloat32);
+      dst[i].copy_(host);
+      off += numel[i];
+    }
+  }
+
+  void copy_out(const std::vector<torch::Tensor> &src, float *dst) const {
+    size_t off = 0;
+    for (size_t i = 0; i < src.size(); ++i) {
+      auto host = src[i].detach().to(torch::kCPU, torch::kFloat32).contiguous();
+      std::memcpy(dst + off, host.data_ptr<float>(), numel[i] * sizeof(float));
+      off += numel[i];
+    }
+  }
+
+  torch::optim::AdamParamState *state(size_t i) {
+    auto &s = opt->state();
+    auto it = s.find(params[i].unsafeGetTensorImpl());
+    return it == s.end() ? nullptr : static_cast<torch::optim::AdamParamState *>(it->second.get());
+  }
+
+  int64_t step() { return state(0) ? state(0)->step() : 0; }
+
+  void get_adam(float *m, float *v, int64_t *st) {
+    std::vector<torch::Tensor> ms, vs;
+    for (size_t i = 0; i < params.size(); ++i) {
+      auto *s = state(i);
+      ms.push_back(s ? s->exp_avg() : torch::zeros_like(params[i]));
+      vs.push_back(s ? s->exp_avg_sq() : torch::zeros_like(params[i]));
+    }
+    copy_out(ms, m), copy_out(vs, v);
+    *st = step();
+  }
+
+  void set_adam(const float *m, const float *v, int64_t st) {
+    auto &s = opt->state();
+    for (size_t i = 0; i < params.size(); ++i) {
+      void *key = params[i].unsafeGetTensorImpl();
+      s.erase(key);
+      if (st == 0) continue;  // a fresh optimizer: torch initialises on the first step
+      auto ps = std::make_unique<torch::optim::AdamParamState>();
+      ps->step(st);
+      ps->exp_avg(torch::zeros_like(params[i], torch::MemoryFormat::Contiguous));
+      ps->exp_avg_sq(torch::zeros_like(params[i], torch::MemoryFormat::Contiguous));
+      s[key] = std::move(ps);
+    }
+    if (st == 0) return;
+    std::vector<torch::Tensor> ms, vs;
+    for (size_t i = 0; i < params.size(); ++i) ms.push_back(state(i)->exp_avg()), vs.push_back(state(i)->exp_avg_sq());
+    copy_in(m, ms), copy_in(v, vs);
+  }
+
+  // Loss (mean over b of sum_t -logp[y] / divisor), computed with autograd.
+  torch::Tensor loss_of(const int32_t *x, const int32_t *y, int B, int T, int divisor) {
+    auto xt = tokens(x, B, T), yt = tokens(y, B, T);
+    auto out = std::get<0>(run(xt, torch::Tensor(), torch::Tensor()));
+    auto logp = torch::log_softmax(fc->forward(out), -1);           // (B, T, O)
+    auto picked = logp.gather(2, yt.unsqueeze(2)).squeeze(2);        // (B, T)
+    return -picked.sum() / (double(divisor) * B);
+  }
+
+  bool grads_finite() {
+    for (auto &p : params)
+      if (!p.grad().defined() || !torch::isfinite(p.grad()).all().item<bool>()) return false;
+    return true;
+  }
+
+  // anbn_status, with the loss in *loss; changes nothing on a non-finite outcome.
+  anbn_status train_batch(const int32_t *x, const int32_t *y, int B, int T, int divisor, const anbn_adam_hparams &hp,
+                          double *loss, std::string *why) {
+    root->train();
+    opt->zero_grad();
+    auto l = loss_of(x, y, B, T, divisor);
+    *loss = l.item<double>();
+    if (!std::isfinite(*loss)) return *why = "non-finite loss; nothing was updated", ANBN_ERR_NUMERIC;
+    l.backward();
+    if (!grads_finite()) return *why = "non-finite gradient; nothing was updated", ANBN_ERR_NUMERIC;
+    auto &o = static_cast<torch::optim::AdamOptions &>(opt->param_groups()[0].options());
+    o.lr(hp.lr).betas({hp.beta1, hp.beta2}).eps(hp.eps).weight_decay(0).amsgrad(false);
+    // An update that overflows must leave nothing changed: keep what it
+    // touches, on the device (no host copies on the hot path).
+    std::vector<torch::Tensor> p0, m0, v0;
+    const int64_t s0 = step();
+    {
+      torch::NoGradGuard ng;
+      for (size_t i = 0; i < params.size(); ++i) {
+        p0.push_back(params[i].detach().clone());
+        if (auto *st = state(i)) m0.push_back(st->exp_avg().clone()), v0.push_back(st->exp_avg_sq().clone());
+      }
+    }
+    opt->step();
+    torch::NoGradGuard ng;
+    bool ok = true;
+    for (auto &p : params) ok = ok && torch::isfinite(p).all().item<bool>();
+    if (!ok) {
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(p0[i]);
+      if (s0 == 0) {
+        opt->state().clear();
+      } else {
+        for (size_t i = 0; i < params.size(); ++i) {
+          auto *st = state(i);
+          st->exp_avg().copy_(m0[i]), st->exp_avg_sq().copy_(v0[i]);
+          st->step(s0);
+        }
+      }
+      return *why = "the Adam update would make a parameter non-finite (learning rate too large?); nothing was updated",
+             ANBN_ERR_NUMERIC;
+    }
+    return ANBN_OK;
+  }
+
+  void gradients(const int32_t *x, const int32_t *y, int B, int T, int divisor, float *grad, double *loss) {
+    root->train();
+    for (auto &p : params) p.mutable_grad() = torch::Tensor();
+    auto l = loss_of(x, y, B, T, divisor);
+    *loss = l.item<double>();
+    l.backward();
+    std::vector<torch::Tensor> g;
+    for (auto &p : params) g.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+    copy_out(g, grad);
+    for (auto &p : params) p.mutable_grad() = torch::Tensor();
+  }
+
+  // Forward only.  log-probs come from the modules; hidden states of every
+  // layer, cell states and gates from a per-step pass over the same weights
+  // (torch's modules return the top layer's outputs and final states only).
+  void forward(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out) {
+    torch::NoGradGuard ng;
+    root->eval();
+    auto xt = tokens(x, B, T);
+    torch::Tensor h0t, c0t;
+    if (h0 || c0) {
+      auto z = torch::zeros({L, B, H});
+      h0t = (h0 ? torch::from_blob(const_cast<float *>(h0), {L, B, H}, torch::kFloat32).clone() : z).to(dev);
+      c0t = (c0 ? torch::from_blob(const_cast<float *>(c0), {L, B, H}, torch::kFloat32).clone() : z).to(dev);
+    }
+    auto [top, hn, cn] = run(xt, h0t, lstm ? c0t : torch::Tensor());
+    if (out.log_probs) {
+      auto lp = torch::log_softmax(fc->forward(top), -1).to(torch::kCPU).contiguous();  // (B, T, O)
+      std::memcpy(out.log_probs, lp.data_ptr<float>(), size_t(B) * T * O * sizeof(float));
+    }
+    const bool need_pass = out.gates || (out.cell && T > 1) || (out.hidden && L > 1 && T > 1);
+    if (!need_pass) {
+      if (out.hidden) {  // one layer: the module's outputs; one step: its final states
+        auto h = (L == 1 ? top.unsqueeze(2) : hn.permute({1, 0, 2}).unsqueeze(1)).to(torch::kCPU).contiguous();
+        std::memcpy(out.hidden, h.data_ptr<float>(), size_t(B) * T * L * H * sizeof(float));
+      }
+      if (out.cell) {  // T == 1
+        auto c = cn.permute({1, 0, 2}).unsqueeze(1).to(torch::kCPU).contiguous();
+        std::memcpy(out.cell, c.data_ptr<float>(), size_t(B) * L * H * sizeof(float));
+      }
+      return;
+    }
+    step_pass(xt, h0t, c0t, B, T, out);
+  }
+
+  void step_pass(const torch::Tensor &xt, const torch::Tensor &h0t, const torch::Tensor &c0t, int B, int T,
+                 const anbn_forward_out &out) {
+    auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(torch::kCPU);
+    auto x = emb->forward(xt).to(f64);  // (B, T, E)
+    std::vector<torch::Tensor> hs(L), cs(L), gs(L);
+    for (int l = 0; l < L; ++l) {
+      const std::string s = std::to_string(l);
+      auto W_ih = root->named_parameters()["rnn.weight_ih_l" + s].to(f64);
+      auto W_hh = root->named_parameters()["rnn.weight_hh_l" + s].to(f64);
+      auto b_ih = root->named_parameters()["rnn.bias_ih_l" + s].to(f64);
+      auto b_hh = root->named_parameters()["rnn.bias_hh_l" + s].to(f64);
+      auto h = h0t.defined() ? h0t[l].to(f64) : torch::zeros({B, H}, f64);
+      auto c = c0t.defined() && lstm ? c0t[l].to(f64) : torch::zeros({B, H}, f64);
+      std::vector<torch::Tensor> H_t, C_t, G_t;
+      for (int t = 0; t < T; ++t) {
+        auto xi = torch::addmm(b_ih, x.select(1, t), W_ih.t());  // (B, G*H)
+        auto hh = torch::addmm(b_hh, h, W_hh.t());
+        torch::Tensor g;
+        if (lstm) {
+          auto a = (xi + hh).chunk(4, 1);
+          auto i = torch::sigmoid(a[0]), f = torch::sigmoid(a[1]), gg = torch::tanh(a[2]), o = torch::sigmoid(a[3]);
+          c = f * c + i * gg;
+          h = o * torch::tanh(c);
+          g = torch::cat({i, f, gg, o}, 1);
+        } else if (gru) {
+          auto ai = xi.chunk(3, 1), ah = hh.chunk(3, 1);
+          auto r = torch::sigmoid(ai[0] + ah[0]), z = torch::sigmoid(ai[1] + ah[1]);
+          auto n = torch::tanh(ai[2] + r * ah[2]);
+          h = (1 - z) * n + z * h;
+          g = torch::cat({r, z, n}, 1);
+        } else {
+          h = torch::tanh(xi + hh);
+        }
+        H_t.push_back(h), C_t.push_back(c);
+        if (g.defined()) G_t.push_back(g);
+      }
+      hs[l] = torch::stack(H_t, 1);  // (B, T, H)
+      cs[l] = torch::stack(C_t, 1);
+      if (!G_t.empty()) gs[l] = torch::stack(G_t, 1);
+      x = hs[l];
+    }
+    auto put = [&](std::vector<torch::Tensor> &v, float *dst) {
+      auto all = torch::stack(v, 2).to(torch::kFloat32).contiguous();  // (B, T, L, C)
+      std::memcpy(dst, all.data_ptr<float>(), size_t(all.numel()) * sizeof(float));
+    };
+    if (out.hidden) put(hs, out.hidden);
+    if (out.cell) put(cs, out.cell);
+    if (out.gates && !gs[0].defined()) return;
+    if (out.gates) put(gs, out.gates);
+  }
+};
+
+Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
+
+template <class F>
+anbn_status wrap(char *err, size_t len, F &&f) {
+  try {
+    return f();
+  } catch (const c10::Error &e) {
+    set_err(err, len, e.what_without_backtrace());
+    return ANBN_ERR_BACKEND_FAILURE;
+  } catch (const std::bad_alloc &) {
+    set_err(err, len, "out of memory");
+    return ANBN_ERR_OUT_OF_MEMORY;
+  } catch (const std::exception &e) {
+    set_err(err, len, e.what());
+    return ANBN_ERR_BACKEND_FAILURE;
+  }
+}
+
+anbn_status check_n(const Ctx *c, size_t n, char *err, size_t len) {
+  if (n == c->total) return ANBN_OK;
+  set_err(err, len, "expected " + std::to_string(c->total) + " parameters, got " + std::to_string(n));
+  return ANBN_ERR_INVALID_ARGUMENT;
+}
+
+int cpu_available(char *, size_t) { return 1; }
+
+int cuda_available(char *reason, size_t len) {
+  try {
+    if (!torch::cuda::is_available()) {
+      set_err(reason, len, "no CUDA device: torch::cuda::is_available() is false (no GPU, no driver, or a CPU-only libtorch)");
+      return 0;
+    }
+    return 1;
+  } catch (const std::exception &e) {
+    set_err(reason, len, std::string("CUDA unusable: ") + e.what());
+    return 0;
+  }
+}
+
+anbn_status create_on(torch::Device dev, const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
+  return wrap(err, len, [&] {
+    if (!d || !out || d->struct_size < sizeof(anbn_backend_desc)) {
+      set_err(err, len, "bad descriptor");
+      return ANBN_ERR_INVALID_ARGUMENT;
+    }
+    if (dev.is_cuda() && !cuda_available(err, len)) return ANBN_ERR_BACKEND_UNAVAILABLE;
+    auto c = std::make_unique<Ctx>();
+    c->init(*d, dev);
+    *out = reinterpret_cast<anbn_backend_ctx *>(c.release());
+    return ANBN_OK;
+  });
+}
+
+anbn_status cpu_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
+  return create_on(torch::kCPU, d, out, err, len);
+}
+anbn_status cuda_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
+  return create_on(torch::Device(torch::kCUDA, 0), d, out, err, len);
+}
+
+void t_destroy(anbn_backend_ctx *c) { delete cast(c); }
+
+anbn_status t_get_params(anbn_backend_ctx *cx, float *out, size_t n, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  return wrap(err, len, [&] { return c->copy_out(c->params, out), ANBN_OK; });
+}
+
+anbn_status t_set_params(anbn_backend_ctx *cx, const float *in, size_t n, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  return wrap(err, len, [&] { return c->copy_in(in, c->params), ANBN_OK; });
+}
+
+anbn_status t_get_adam(anbn_backend_ctx *cx, float *m, float *v, size_t n, int64_t *step, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  return wrap(err, len, [&] { return c->get_adam(m, v, step), ANBN_OK; });
+}
+
+anbn_status t_set_adam(anbn_backend_ctx *cx, const float *m, const float *v, size_t n, int64_t step, char *err,
+                       size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  return wrap(err, len, [&] { return c->set_adam(m, v, step), ANBN_OK; });
+}
+
+anbn_status t_train_batch(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t B, int32_t T,
+                          int32_t divisor, const anbn_adam_hparams *hp, double *loss, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  return wrap(err, len, [&] {
+    std::string why;
+    anbn_status s = c->train_batch(x, y, B, T, divisor, *hp, loss, &why);
+    if (s != ANBN_OK) set_err(err, len, why);
+    return s;
+  });
+}
+
+anbn_status t_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t B, int32_t T,
+                        int32_t divisor, float *grad, size_t n, double *loss, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  return wrap(err, len, [&] { return c->gradients(x, y, B, T, divisor, grad, loss), ANBN_OK; });
+}
+
+anbn_status t_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t T, const float *h0, const float *c0,
+                      const anbn_forward_out *out, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  return wrap(err, len, [&] { return c->forward(x, B, T, h0, c0, *out), ANBN_OK; });
+}
+
+const anbn_backend_iface kTorchCpu = {
+    ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cpu", cpu_available, cpu_create, t_destroy,
+    t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
+};
+const anbn_backend_iface kTorchCuda = {
+    ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cuda", cuda_available, cuda_create, t_destroy,
+    t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
+};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const anbn_backend_iface *anbn_backend_entry(uint32_t index) {
+  return index == 0 ? &kTorchCpu : index == 1 ? &kTorchCuda : nullptr;
+}
