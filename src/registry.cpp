@@ -47,7 +47,10 @@ std::vector<std::string> search_dirs() {
   }
   const std::string self = dl_self_dir();
   if (!self.empty()) dirs.push_back(self + "/anbn"), dirs.push_back(self);
-  return dirs;
+  std::vector<std::string> unique;  // each directory once, first place wins
+  for (const auto &d : dirs)
+    if (std::find(unique.begin(), unique.end(), d) == unique.end()) unique.push_back(d);
+  return unique;
 }
 
 std::string joined(const std::vector<std::string> &dirs) {
