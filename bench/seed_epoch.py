@@ -55,21 +55,14 @@ def seed_loop_seconds(cell, epochs):
 
 
 def anbn_seconds(cli, backend, cell, epochs):
-    """Median seconds per epoch of `anbn train`."""
+    """Median seconds per epoch of `anbn train`, and its peak resident memory (MiB)."""
     p = subprocess.Popen([cli, "train", "--backend", backend, "--cell", cell, "--epochs", str(epochs), "--json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = p.communicate()
     if p.returncode != 0:
         return None, None, err.strip().splitlines()[-1] if err.strip() else "failed"
-    eps = json.loads(out)["epochs"]
-    return statistics.median(e["seconds"] for e in eps), None, ""
-
-
-def peak_rss_mib(cmd):
-    """Peak resident memory of one child process, from wait4's rusage."""
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(p.pid, 0)
-    return usage.ru_maxrss / 1024.0
+    d = json.loads(out)
+    return statistics.median(e["seconds"] for e in d["epochs"]), d.get("peak_rss_mib"), ""
 
 
 def main():
@@ -91,8 +84,7 @@ def main():
         peer = seed_loop_seconds(cell, a.seed_epochs)
         rows.append({"cell": cell, "impl": "seed PyTorch loop", "seconds_per_epoch": peer, "speedup": 1.0})
         for b in a.backends.split(","):
-            s, _, why = anbn_seconds(cli, b, cell, a.anbn_epochs)
-            rss = peak_rss_mib([cli, "train", "--backend", b, "--cell", cell, "--epochs", "1"]) if s else None
+            s, rss, why = anbn_seconds(cli, b, cell, a.anbn_epochs)
             rows.append({"cell": cell, "impl": f"anbn {b}", "seconds_per_epoch": s,
                          "speedup": peer / s if s else None, "peak_rss_mib": rss, "note": why})
     result = {"rows": rows}

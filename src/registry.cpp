@@ -2,7 +2,12 @@
 // $ANBN_BACKEND_PATH, then beside libanbn (<libdir>/anbn, <libdir>).  A
 // library may hold several backends (libanbn-torch.so: torch-cpu and
 // torch-cuda).  Unusable plugins stay listed with their reason.
+//
+// Creating a model loads only the libraries its name points at
+// (libanbn-<name>.so, then libanbn-<name up to '-'>.so): asking for ref must
+// not pull in libtorch.  Listing loads every plugin found.
 #include <dirent.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -30,6 +35,7 @@ const char *const kStandard[][2] = {
     {"onednn", "libanbn-onednn.so"}, {"torch-cpu", "libanbn-torch.so"}, {"torch-cuda", "libanbn-torch.so"}};
 
 std::mutex g_mutex;
+std::deque<Entry> g_targeted;  // entries found by resolve() without a full scan; never freed
 std::deque<std::vector<Entry>> g_generations;  // old ones stay alive: info strings never dangle
 std::vector<Entry> *g_current = nullptr;
 
@@ -108,6 +114,11 @@ void load_plugin(const std::string &dir, const std::string &file, std::vector<En
   }
 }
 
+const Entry &current_ref() {
+  static const Entry ref{"ref", "", "", anbn_ref_backend()};
+  return ref;
+}
+
 std::vector<Entry> scan() {
   std::vector<Entry> out;
   out.push_back({"ref", "", "", anbn_ref_backend()});
@@ -171,11 +182,39 @@ void fill(const Entry &e, anbn_backend_info *info) {
   info->path = e.path.c_str();
 }
 
+bool file_exists(const std::string &path) { return access(path.c_str(), F_OK) == 0; }
+
+// A usable backend `name` from the libraries its name points at, or NULL.
+const Entry *targeted(const std::string &name) {
+  if (name == "ref") return &current_ref();
+  for (const Entry &e : g_targeted)
+    if (e.name == name && e.iface) return &e;
+  std::vector<std::string> stems{name};
+  if (name.find('-') != std::string::npos) stems.push_back(name.substr(0, name.find('-')));
+  for (const auto &dir : search_dirs())
+    for (const auto &stem : stems) {
+      const std::string file = "libanbn-" + stem + ".so";
+      if (!file_exists(dir + "/" + file)) continue;
+      std::vector<Entry> found;
+      load_plugin(dir, file, found);
+      for (Entry &e : found) g_targeted.push_back(e);
+      for (const Entry &e : g_targeted)
+        if (e.name == name && e.iface) return &e;
+    }
+  return nullptr;
+}
+
 }  // namespace
 
 const anbn_backend_iface *registry_resolve(const char *name, std::string *resolved) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  const Entry *e = find(current(), name);
+  const std::string want = name;
+  for (const std::string &n : want == "auto" ? std::vector<std::string>{"onednn", "ref"} : std::vector<std::string>{want})
+    if (const Entry *t = targeted(n)) {
+      *resolved = t->name;
+      return t->iface;
+    }
+  const Entry *e = find(current(), name);  // not where its name points: scan everything, for the reason
   if (!e) {
     std::string known;
     for (const Entry &x : current()) known += (known.empty() ? "" : ", ") + x.name;

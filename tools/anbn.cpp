@@ -147,6 +147,19 @@ std::string body_string(const json &sample) {
   return out;
 }
 
+// Peak resident memory of this process (VmHWM; unlike getrusage's maxrss it
+// does not inherit the parent's high-water mark across exec).  0 if unknown.
+double peak_rss_mib() {
+  FILE *f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0.0;
+  char line[256];
+  double kib = 0.0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmHWM: %lf kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib / 1024.0;
+}
+
 // ------------------------------------------------------------ subcommands
 
 const std::vector<Option> kBackendOpt = {{"--backend", "B", "compute backend (see anbn backends)", "auto"}};
@@ -246,7 +259,9 @@ int cmd_train(int argc, char **argv) {
   if (js) {
     json eps = json::array();
     for (const auto &r : recs) eps.push_back(epoch_json(r));
-    std::printf("%s\n", json{{"backend", info_of(m.m).backend}, {"epochs", eps}}.dump(2).c_str());
+    std::printf("%s\n", json{{"backend", info_of(m.m).backend}, {"epochs", eps}, {"peak_rss_mib", peak_rss_mib()}}
+                             .dump(2)
+                             .c_str());
   } else if (!recs.empty()) {
     print_epoch_table(recs);
   }
