@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
+#include "../plugin_util.hpp"
 
 namespace {
 
@@ -32,9 +33,7 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 using std::size_t;
 
-void set_err(char *err, size_t len, const char *msg) {
-  if (err && len) std::snprintf(err, len, "%s", msg);
-}
+using anbn_plugin::set_err;
 
 struct LayerOff {
   size_t wih, whh, bih, bhh;  // offsets into the flat store
@@ -535,26 +534,11 @@ Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
 
 template <class F>
 anbn_status wrap(char *err, size_t len, F &&f) {
-  try {
-    return f();
-  } catch (const dnnl::error &e) {
-    set_err(err, len, e.what());
-    return ANBN_ERR_BACKEND_FAILURE;
-  } catch (const std::bad_alloc &) {
-    set_err(err, len, "out of memory");
-    return ANBN_ERR_OUT_OF_MEMORY;
-  } catch (const std::exception &e) {
-    set_err(err, len, e.what());
-    return ANBN_ERR_BACKEND_FAILURE;
-  }
+  return anbn_plugin::guard(err, len, f);  // dnnl::error is a std::exception
 }
 
 anbn_status check_n(const Ctx *c, size_t n, char *err, size_t len) {
-  if (n == c->total) return ANBN_OK;
-  char msg[128];
-  std::snprintf(msg, sizeof msg, "expected %zu parameters, got %zu", c->total, n);
-  set_err(err, len, msg);
-  return ANBN_ERR_INVALID_ARGUMENT;
+  return anbn_plugin::check_count(c->total, n, err, len);
 }
 
 anbn_status od_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
+#include "../plugin_util.hpp"
 
 namespace {
 
@@ -17,9 +18,7 @@ using Vec = std::vector<double>;
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-void set_err(char *err, size_t len, const char *msg) {
-  if (err && len) std::snprintf(err, len, "%s", msg);
-}
+using anbn_plugin::set_err;
 
 struct Layer {
   size_t wih, whh, bih, bhh;  // offsets into the flat parameters
@@ -278,11 +277,7 @@ anbn_status ref_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char 
 void ref_destroy(anbn_backend_ctx *c) { delete cast(c); }
 
 anbn_status check_n(Ctx *c, size_t n, char *err, size_t len) {
-  if (n == c->p.size()) return ANBN_OK;
-  char msg[128];
-  std::snprintf(msg, sizeof msg, "expected %zu parameters, got %zu", c->p.size(), n);
-  set_err(err, len, msg);
-  return ANBN_ERR_INVALID_ARGUMENT;
+  return anbn_plugin::check_count(c->p.size(), n, err, len);
 }
 
 anbn_status ref_get_params(anbn_backend_ctx *cx, float *out, size_t n, char *err, size_t len) {

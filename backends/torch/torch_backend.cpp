@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
+#include "../plugin_util.hpp"
 
 namespace {
 
@@ -296,26 +297,21 @@ struct Ctx {
 
 Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
 
+// c10::Error's what() carries a C++ backtrace; the message alone is enough.
+struct TorchMessage {
+  const char *operator()(const std::exception &e) const {
+    auto *ce = dynamic_cast<const c10::Error *>(&e);
+    return ce ? ce->what_without_backtrace() : e.what();
+  }
+};
+
 template <class F>
 anbn_status wrap(char *err, size_t len, F &&f) {
-  try {
-    return f();
-  } catch (const c10::Error &e) {
-    set_err(err, len, e.what_without_backtrace());
-    return ANBN_ERR_BACKEND_FAILURE;
-  } catch (const std::bad_alloc &) {
-    set_err(err, len, "out of memory");
-    return ANBN_ERR_OUT_OF_MEMORY;
-  } catch (const std::exception &e) {
-    set_err(err, len, e.what());
-    return ANBN_ERR_BACKEND_FAILURE;
-  }
+  return anbn_plugin::guard(err, len, f, TorchMessage{});
 }
 
 anbn_status check_n(const Ctx *c, size_t n, char *err, size_t len) {
-  if (n == c->total) return ANBN_OK;
-  set_err(err, len, "expected " + std::to_string(c->total) + " parameters, got " + std::to_string(n));
-  return ANBN_ERR_INVALID_ARGUMENT;
+  return anbn_plugin::check_count(c->total, n, err, len);
 }
 
 int cpu_available(char *, size_t) { return 1; }
