@@ -9,6 +9,10 @@
 
 using namespace cli;
 
+namespace cli {
+int cmd_sweep(int argc, char **argv);  // sweep.cpp
+}
+
 namespace {
 
 // ------------------------------------------------------------ training loop
@@ -532,6 +536,7 @@ const struct {
     {"probe", cmd_probe, "the seed's probe table, or states and gates along one sequence"},
     {"capacity", cmd_capacity, "how far the model counts correctly"},
     {"generate", cmd_generate, "sample strings from a model"},
+    {"sweep", cli::cmd_sweep, "train over many seeds and report the capacity distribution"},
     {"corpus", cmd_corpus, "write the seed corpus to files"},
     {"backends", cmd_backends, "list compute backends and their availability"},
 };

@@ -1,0 +1,271 @@
+// anbn sweep: many training runs of one configuration over a list of seeds,
+// one run per thread, and the capacity distribution they give.  The best
+// epoch of a run is chosen on a validation range of n declared in advance
+// (default 11..20), never on the test range.  Finished runs are appended to a
+// results file, one JSON line each, so an interrupted sweep resumes.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cli.hpp"
+
+namespace cli {
+namespace {
+
+std::vector<uint64_t> parse_seeds(const std::string &spec) {
+  std::vector<uint64_t> out;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string::npos) comma = spec.size();
+    const std::string part = spec.substr(start, comma - start);
+    start = comma + 1;
+    char *end = nullptr;
+    const unsigned long long a = std::strtoull(part.c_str(), &end, 10);
+    if (end == part.c_str()) throw Failure{"--seeds: bad range '" + part + "' (e.g. 0-29 or 1,4,7)", 2};
+    unsigned long long b = a;
+    if (*end == '-') b = std::strtoull(end + 1, &end, 10);
+    if (*end || b < a || b - a > 100000) throw Failure{"--seeds: bad range '" + part + "'", 2};
+    for (unsigned long long s = a; s <= b; ++s) out.push_back(s);
+  }
+  if (out.empty()) throw Failure{"--seeds is empty", 2};
+  return out;
+}
+
+std::pair<int, int> parse_range(const std::string &s) {
+  int a = 0, b = 0;
+  if (std::sscanf(s.c_str(), "%d-%d", &a, &b) != 2 || a < 1 || b < a) throw Failure{"bad n range '" + s + "' (e.g. 11-20)", 2};
+  return {a, b};
+}
+
+struct SweepConfig {
+  anbn_config model;
+  std::string backend;
+  int epochs, max_n;
+  std::pair<int, int> valid;
+};
+
+struct Scan {
+  int32_t capacity = 0;
+  std::vector<int32_t> failures;  // first five failing n
+  int accepted = 0;               // n in 1..max_n with every deterministic position right
+};
+
+Scan scan(anbn_model *m, int max_n) {
+  std::vector<anbn_capacity_row> rows(static_cast<size_t>(max_n));
+  anbn_capacity_result r{};
+  check(anbn_capacity(m, max_n, &r, rows.data(), rows.size()), "capacity");
+  Scan s;
+  s.capacity = r.capacity;
+  for (const auto &row : rows) {
+    if (row.deterministic_errors == 0) s.accepted++;
+    else if (s.failures.size() < 5) s.failures.push_back(row.n);
+  }
+  return s;
+}
+
+// How many n of the validation range the model gets fully right.
+int valid_score(anbn_model *m, std::pair<int, int> range) {
+  std::vector<anbn_capacity_row> rows(static_cast<size_t>(range.second));
+  anbn_capacity_result r{};
+  check(anbn_capacity(m, range.second, &r, rows.data(), rows.size()), "capacity");
+  int ok = 0;
+  for (int n = range.first; n <= range.second; ++n) ok += rows[size_t(n - 1)].deterministic_errors == 0;
+  return ok;
+}
+
+// The model's tensors by name, to come back to the best epoch later.
+std::vector<std::pair<std::string, std::vector<float>>> snapshot(anbn_model *m) {
+  size_t count = 0;
+  check(anbn_param_count(m, &count), "parameters");
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  for (size_t i = 0; i < count; ++i) {
+    const char *name = nullptr;
+    size_t numel = 0;
+    check(anbn_param_info(m, i, &name, nullptr, nullptr, &numel), "parameters");
+    out.emplace_back(name, std::vector<float>(numel));
+    check(anbn_param_get(m, name, out.back().second.data(), numel), "parameters");
+  }
+  return out;
+}
+
+json run_one(const SweepConfig &c, uint64_t seed) {
+  anbn_config cfg = c.model;
+  cfg.backend = c.backend.c_str();
+  cfg.seed = seed;
+  Corpora corpus;
+  check(anbn_corpus_seed(cfg.language, seed, &corpus.train, &corpus.valid), "seed corpus");
+  ModelPtr m;
+  check(anbn_create(&cfg, &m.m), "creating the model");
+  int best_score = -1, best_epoch = -1;
+  std::vector<std::pair<std::string, std::vector<float>>> best_params;
+  double seconds = 0;
+  for (int e = 0; e < c.epochs; ++e) {
+    anbn_epoch_stats st{};
+    st.struct_size = sizeof st;
+    check(anbn_train_epoch(m.m, corpus.train, nullptr, nullptr, &st), "training");
+    seconds += st.seconds;
+    const int score = valid_score(m.m, c.valid);
+    if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
+  }
+  const Scan final_scan = scan(m.m, c.max_n);
+  for (const auto &[name, values] : best_params)  // back to the best epoch (training is over)
+    check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
+  const Scan best = best_epoch == c.epochs - 1 ? final_scan : scan(m.m, c.max_n);
+  return json{{"seed", seed},
+              {"capacity", final_scan.capacity},
+              {"failures", final_scan.failures},
+              {"accepted", final_scan.accepted},
+              {"best_epoch", best_epoch},
+              {"best_valid_score", best_score},
+              {"best_capacity", best.capacity},
+              {"train_seconds", seconds}};
+}
+
+double quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double pos = q * double(v.size() - 1);
+  const size_t lo = size_t(std::floor(pos)), hi = size_t(std::ceil(pos));
+  return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
+}
+
+json summarize(const std::vector<json> &runs, const char *key) {
+  std::vector<double> k;
+  for (const auto &r : runs) k.push_back(r[key].get<double>());
+  auto frac = [&](double t) {
+    return double(std::count_if(k.begin(), k.end(), [&](double x) { return x >= t; })) / double(k.size());
+  };
+  return json{{"min", quantile(k, 0)},     {"q1", quantile(k, 0.25)}, {"median", quantile(k, 0.5)},
+              {"q3", quantile(k, 0.75)},   {"max", quantile(k, 1)},   {"frac_ge_20", frac(20)},
+              {"frac_ge_100", frac(100)},  {"frac_ge_1000", frac(1000)}};
+}
+
+}  // namespace
+
+int cmd_sweep(int argc, char **argv) {
+  Args a("sweep --cell rnn|lstm|gru [options]",
+         "Train one configuration over many seeds (one run per thread) and report the distribution of capacity:\n"
+         "per run the capacity at the final epoch and at the best epoch (chosen on --valid-range only), the first\n"
+         "five failing n and how many n in 1..--max-n are accepted.  Finished runs go to --results, one JSON line\n"
+         "each; a rerun skips the seeds already there.",
+         {{"--cell", "rnn|lstm|gru", "recurrent cell", "lstm"},
+          {"--seeds", "A-B[,C...]", "seeds (model init, shuffling and corpus)", "0-9"},
+          {"--epochs", "N", "epochs per run", "20"},
+          {"--lr", "X", "Adam learning rate", "1e-3"},
+          {"--hidden", "H", "hidden width", "2"},
+          {"--layers", "L", "stacked layers", "1"},
+          {"--batch", "B", "sequences per Adam step", "1"},
+          {"--backend", "B", "compute backend", "ref"},
+          {"--language", "L", "anbn, anbnanbn or anbncn", "anbn"},
+          {"--jobs", "N", "runs at once (threads)", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
+          {"--valid-range", "A-B", "n range on which the best epoch is chosen", "11-20"},
+          {"--max-n", "N", "capacity is tested for n = 1..N", "1000"},
+          {"--results", "FILE", "append one JSON line per finished run; resume from it", ""},
+          {"--json", "", "print {runs:[...], summary:{...}}", ""}});
+  if (!a.parse(argc, argv)) return 0;
+  SweepConfig c;
+  anbn_config_init(&c.model);
+  c.model.cell = cell_arg(a);
+  c.model.language = language_arg(a);
+  c.model.hidden = int32_t(a.integer("--hidden"));
+  c.model.layers = int32_t(a.integer("--layers"));
+  c.model.lr = float(a.real("--lr"));
+  c.model.batch_size = int32_t(a.integer("--batch"));
+  c.backend = a.str("--backend");
+  c.epochs = int(a.integer("--epochs"));
+  c.max_n = int(a.integer("--max-n"));
+  c.valid = parse_range(a.str("--valid-range"));
+  if (c.epochs < 1 || c.max_n < c.valid.second)
+    throw Failure{"need --epochs >= 1 and --max-n >= the end of --valid-range", 2};
+  const auto seeds = parse_seeds(a.str("--seeds"));
+  const int jobs = std::max(1, int(a.integer("--jobs")));
+  const json config{{"cell", a.str("--cell")}, {"language", a.str("--language")}, {"hidden", c.model.hidden},
+                    {"layers", c.model.layers}, {"lr", double(c.model.lr)}, {"batch", c.model.batch_size},
+                    {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n}};
+
+  // Resume: runs of this configuration already in the results file.
+  std::vector<json> runs;
+  std::set<uint64_t> done;
+  const std::string results = a.str("--results");
+  if (!results.empty()) {
+    std::ifstream in(results);
+    std::string line;
+    for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+      if (line.empty()) continue;
+      json j = json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.contains("config") || !j.contains("run"))
+        throw Failure{results + ":" + std::to_string(lineno) + ": not a sweep result line", 1};
+      if (j["config"] != config) throw Failure{results + " holds runs of another configuration: " + j["config"].dump(), 1};
+      const uint64_t s = j["run"]["seed"].get<uint64_t>();
+      if (std::find(seeds.begin(), seeds.end(), s) != seeds.end() && done.insert(s).second) runs.push_back(j["run"]);
+    }
+  }
+  std::vector<uint64_t> todo;
+  for (uint64_t s : seeds)
+    if (!done.count(s)) todo.push_back(s);
+
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  std::string first_error;
+  ProgressBar bar;
+  const bool js = a.flag("--json");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto worker = [&] {
+    for (size_t i; (i = next++) < todo.size();) {
+      json r;
+      try {
+        r = run_one(c, todo[i]);
+      } catch (const Failure &f) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.empty()) first_error = "seed " + std::to_string(todo[i]) + ": " + f.message;
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      runs.push_back(r);
+      if (!results.empty()) {
+        std::ofstream out(results, std::ios::app);
+        out << json{{"config", config}, {"run", r}}.dump() << "\n";
+      }
+      bar.finish();
+      if (!js)
+        std::printf("seed %llu: capacity %d (best %d at epoch %d), accepted %d of %d, first failures %s\n",
+                    (unsigned long long)r["seed"].get<uint64_t>(), r["capacity"].get<int>(), r["best_capacity"].get<int>(),
+                    r["best_epoch"].get<int>(), r["accepted"].get<int>(), c.max_n, r["failures"].dump().c_str());
+      std::fflush(stdout);
+      bar.update("sweep", runs.size() - done.size(), todo.size(), 0.0);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int j = 0; j < std::min<int>(jobs, int(todo.size())); ++j) pool.emplace_back(worker);
+  for (auto &t : pool) t.join();
+  bar.finish();
+  if (!first_error.empty()) throw Failure{first_error, 1};
+  std::sort(runs.begin(), runs.end(), [](const json &x, const json &y) { return x["seed"] < y["seed"]; });
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const json summary = summarize(runs, "capacity"), best = summarize(runs, "best_capacity");
+  if (js) {
+    std::printf("%s\n", json{{"config", config}, {"runs", runs}, {"summary", summary}, {"summary_best", best},
+                             {"wall_seconds", wall}, {"resumed", done.size()}}
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
+  std::printf("\n%zu runs (%zu resumed) in %.1f s on %s, %d at a time\n", runs.size(), done.size(), wall,
+              c.backend.c_str(), jobs);
+  std::printf("%-14s %6s %6s %7s %6s %6s %7s %8s %9s\n", "", "min", "q1", "median", "q3", "max", "K>=20", "K>=100",
+              "K>=1000");
+  for (const auto &[label, s] : {std::pair<const char *, const json &>{"final epoch", summary}, {"best epoch", best}})
+    std::printf("%-14s %6.0f %6.1f %7.1f %6.1f %6.0f %7.2f %8.2f %9.2f\n", label, s["min"].get<double>(),
+                s["q1"].get<double>(), s["median"].get<double>(), s["q3"].get<double>(), s["max"].get<double>(),
+                s["frac_ge_20"].get<double>(), s["frac_ge_100"].get<double>(), s["frac_ge_1000"].get<double>());
+  return 0;
+}
+
+}  // namespace cli
