@@ -50,7 +50,34 @@ struct SweepConfig {
   std::string backend;
   int epochs, max_n;
   std::pair<int, int> valid;
+  std::vector<int32_t> spot_n{10000, 30000};
+  // Options one would try to make the network count exactly; all off by default.
+  double forget_bias = std::nan("");  // LSTM: forget rows of bias_ih (bias_hh's set to 0)
+  std::string schedule = "constant";  // constant | linear | cosine, from lr to lr_final
+  double lr_final = 0;
+  int patience = 0;                   // stop after this many epochs without a better valid score; keep the best
 };
+
+double lr_at(const SweepConfig &c, int epoch) {
+  if (c.schedule == "constant" || c.epochs == 1) return c.model.lr;
+  const double f = double(epoch) / double(c.epochs - 1), lr = c.model.lr;
+  if (c.schedule == "linear") return lr + (c.lr_final - lr) * f;
+  return c.lr_final + (lr - c.lr_final) * 0.5 * (1.0 + std::cos(3.141592653589793 * f));  // cosine
+}
+
+void set_forget_bias(anbn_model *m, double b) {
+  anbn_model_info info = {};
+  info.struct_size = sizeof info;
+  check(anbn_model_get_info(m, &info), "model info");
+  for (int l = 0; l < info.layers; ++l)
+    for (const char *which : {"ih", "hh"}) {
+      const std::string name = std::string("rnn.bias_") + which + "_l" + std::to_string(l);
+      std::vector<float> v(size_t(4 * info.hidden));
+      check(anbn_param_get(m, name.c_str(), v.data(), v.size()), "parameters");
+      for (int j = 0; j < info.hidden; ++j) v[size_t(info.hidden + j)] = which[0] == 'i' ? float(b) : 0.f;  // rows i, f, g, o
+      check(anbn_param_set(m, name.c_str(), v.data(), v.size()), "parameters");
+    }
+}
 
 struct Scan {
   int32_t capacity = 0;
@@ -69,6 +96,31 @@ Scan scan(anbn_model *m, int max_n) {
     else if (s.failures.size() < 5) s.failures.push_back(row.n);
   }
   return s;
+}
+
+// One long sequence: right at every deterministic position?  And the smallest
+// probability given to a correct deterministic symbol (the margin).
+std::pair<bool, double> check_long(anbn_model *m, anbn_language lang, int32_t n, int O) {
+  size_t len = 0;
+  anbn_language_sequence(lang, n, nullptr, 0, &len);
+  std::vector<int32_t> seq(len);
+  check(anbn_language_sequence(lang, n, seq.data(), len, &len), "sequence");
+  std::vector<float> lp((len - 1) * size_t(O));
+  anbn_probe_buffers b;
+  anbn_probe_buffers_init(&b);
+  b.log_probs = lp.data(), b.log_probs_count = lp.size();
+  check(anbn_probe(m, seq.data(), len - 1, &b), "probe");
+  bool ok = true;
+  double margin = 1.0;
+  for (size_t t = 0; t + 1 < len; ++t) {
+    int det = 0;
+    anbn_language_deterministic(lang, seq.data(), len, t, &det);
+    if (!det) continue;
+    const float *row = &lp[t * size_t(O)];
+    margin = std::min(margin, std::exp(double(row[seq[t + 1]])));
+    for (int o = 0; o < O; ++o) ok = ok && (o == seq[t + 1] || row[o] < row[seq[t + 1]]);
+  }
+  return {ok, margin};
 }
 
 // How many n of the validation range the model gets fully right.
@@ -104,10 +156,18 @@ json run_one(const SweepConfig &c, uint64_t seed) {
   check(anbn_corpus_seed(cfg.language, seed, &corpus.train, &corpus.valid), "seed corpus");
   ModelPtr m;
   check(anbn_create(&cfg, &m.m), "creating the model");
-  int best_score = -1, best_epoch = -1;
+  if (!std::isnan(c.forget_bias)) set_forget_bias(m.m, c.forget_bias);
+  int best_score = -1, best_epoch = -1, epochs_run = 0;
   std::vector<std::pair<std::string, std::vector<float>>> best_params;
   double seconds = 0;
   for (int e = 0; e < c.epochs; ++e) {
+    if (c.schedule != "constant") {
+      anbn_config t = cfg;
+      t.lr = float(lr_at(c, e));
+      check(anbn_model_set_training(m.m, &t), "learning rate");
+    }
+    if (c.patience > 0 && best_epoch >= 0 && e - best_epoch > c.patience) break;  // early stop
+    ++epochs_run;
     anbn_epoch_stats st{};
     st.struct_size = sizeof st;
     check(anbn_train_epoch(m.m, corpus.train, nullptr, nullptr, &st), "training");
@@ -115,10 +175,29 @@ json run_one(const SweepConfig &c, uint64_t seed) {
     const int score = valid_score(m.m, c.valid);
     if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
   }
+  if (c.patience > 0)  // early stopping ends on the best epoch's model
+    for (const auto &[name, values] : best_params)
+      check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
   const Scan final_scan = scan(m.m, c.max_n);
+  const auto final_params = snapshot(m.m);
   for (const auto &[name, values] : best_params)  // back to the best epoch (training is over)
     check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
-  const Scan best = best_epoch == c.epochs - 1 ? final_scan : scan(m.m, c.max_n);
+  const Scan best = (best_epoch == epochs_run - 1 || c.patience > 0) ? final_scan : scan(m.m, c.max_n);
+  // Back to the final model: its margin over n = 1..max_n and spot checks far beyond.
+  for (const auto &[name, values] : final_params)
+    check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
+  anbn_model_info info = {};
+  info.struct_size = sizeof info;
+  check(anbn_model_get_info(m.m, &info), "model info");
+  double margin = 1.0;
+  for (int n = 1; n <= std::min(c.max_n, final_scan.capacity); ++n)
+    margin = std::min(margin, check_long(m.m, cfg.language, n, info.output_size).second);
+  json spots = json::object();
+  if (final_scan.capacity >= c.max_n)  // only a model that passed the test range is worth the long checks
+    for (int32_t n : c.spot_n) {
+      const auto r = check_long(m.m, cfg.language, n, info.output_size);
+      spots[std::to_string(n)] = {{"correct", r.first}, {"margin", r.second}};
+    }
   return json{{"seed", seed},
               {"capacity", final_scan.capacity},
               {"failures", final_scan.failures},
@@ -126,6 +205,9 @@ json run_one(const SweepConfig &c, uint64_t seed) {
               {"best_epoch", best_epoch},
               {"best_valid_score", best_score},
               {"best_capacity", best.capacity},
+              {"epochs_run", epochs_run},
+              {"margin", final_scan.capacity > 0 ? json(margin) : json(nullptr)},
+              {"spot_checks", spots},
               {"train_seconds", seconds}};
 }
 
@@ -168,6 +250,10 @@ int cmd_sweep(int argc, char **argv) {
           {"--valid-range", "A-B", "n range on which the best epoch is chosen", "11-20"},
           {"--max-n", "N", "capacity is tested for n = 1..N", "1000"},
           {"--results", "FILE", "append one JSON line per finished run; resume from it", ""},
+          {"--forget-bias", "B", "LSTM: start the forget gate's bias at B (bias_ih rows; bias_hh rows 0)", "off"},
+          {"--lr-schedule", "S", "constant, linear or cosine, from --lr to --lr-final over the epochs", "constant"},
+          {"--lr-final", "X", "the learning rate a schedule ends at", "0"},
+          {"--patience", "P", "early stopping: stop after P epochs without a better valid score, keep the best", "0 (off)"},
           {"--json", "", "print {runs:[...], summary:{...}}", ""}});
   if (!a.parse(argc, argv)) return 0;
   SweepConfig c;
@@ -184,11 +270,22 @@ int cmd_sweep(int argc, char **argv) {
   c.valid = parse_range(a.str("--valid-range"));
   if (c.epochs < 1 || c.max_n < c.valid.second)
     throw Failure{"need --epochs >= 1 and --max-n >= the end of --valid-range", 2};
+  if (a.has("--forget-bias")) {
+    if (c.model.cell != ANBN_CELL_LSTM) throw Failure{"--forget-bias is for --cell lstm", 2};
+    c.forget_bias = a.real("--forget-bias");
+  }
+  c.schedule = a.str("--lr-schedule");
+  if (c.schedule != "constant" && c.schedule != "linear" && c.schedule != "cosine")
+    throw Failure{"--lr-schedule takes constant, linear or cosine", 2};
+  c.lr_final = a.has("--lr-final") ? a.real("--lr-final") : 0.0;
+  c.patience = a.has("--patience") ? int(a.integer("--patience")) : 0;
   const auto seeds = parse_seeds(a.str("--seeds"));
   const int jobs = std::max(1, int(a.integer("--jobs")));
   const json config{{"cell", a.str("--cell")}, {"language", a.str("--language")}, {"hidden", c.model.hidden},
                     {"layers", c.model.layers}, {"lr", double(c.model.lr)}, {"batch", c.model.batch_size},
-                    {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n}};
+                    {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n},
+                    {"backend", c.backend}, {"forget_bias", std::isnan(c.forget_bias) ? json(nullptr) : json(c.forget_bias)},
+                    {"lr_schedule", c.schedule}, {"lr_final", c.lr_final}, {"patience", c.patience}};
 
   // Resume: runs of this configuration already in the results file.
   std::vector<json> runs;

@@ -42,3 +42,18 @@ def test_sweep_is_reproducible_across_jobs():
     two = sweep("--cell", "rnn", "--seeds", "4-5", "--jobs", "2")
     strip = lambda d: [{k: v for k, v in r.items() if k != "train_seconds"} for r in d["runs"]]
     assert strip(one) == strip(two)
+
+
+def test_sweep_training_options():
+    d = sweep("--cell", "lstm", "--seeds", "0-1", "--forget-bias", "1", "--lr-schedule", "cosine",
+              "--lr-final", "1e-4", "--patience", "1")
+    assert d["config"]["forget_bias"] == 1 and d["config"]["lr_schedule"] == "cosine"
+    for r in d["runs"]:
+        assert 1 <= r["epochs_run"] <= 2
+        assert r["capacity"] == r["best_capacity"]  # early stopping ends on the best epoch's model
+        assert r["margin"] is None or 0 < r["margin"] <= 1
+    r = subprocess.run([CLI, "sweep", "--cell", "gru", "--forget-bias", "1", "--seeds", "0"], capture_output=True, text=True)
+    assert r.returncode == 2 and "lstm" in r.stderr
+    r = subprocess.run([CLI, "sweep", "--cell", "lstm", "--lr-schedule", "wobbly", "--seeds", "0"], capture_output=True,
+                       text=True)
+    assert r.returncode == 2
