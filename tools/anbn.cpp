@@ -10,7 +10,8 @@
 using namespace cli;
 
 namespace cli {
-int cmd_sweep(int argc, char **argv);  // sweep.cpp
+int cmd_sweep(int argc, char **argv);     // sweep.cpp
+int cmd_diagnose(int argc, char **argv);  // diagnose.cpp
 }
 
 namespace {
@@ -537,6 +538,7 @@ const struct {
     {"capacity", cmd_capacity, "how far the model counts correctly"},
     {"generate", cmd_generate, "sample strings from a model"},
     {"sweep", cli::cmd_sweep, "train over many seeds and report the capacity distribution"},
+    {"diagnose", cli::cmd_diagnose, "how a model counts: the counter unit, its gates, the RNN's fixed point"},
     {"corpus", cmd_corpus, "write the seed corpus to files"},
     {"backends", cmd_backends, "list compute backends and their availability"},
 };

@@ -1,4 +1,4 @@
-"""anbn sweep: the JSON contract, the summary, and resuming from the results file."""
+"""anbn sweep (the JSON contract, summary, resuming, training options) and anbn diagnose."""
 import json
 import os
 import pathlib
@@ -57,3 +57,37 @@ def test_sweep_training_options():
     r = subprocess.run([CLI, "sweep", "--cell", "lstm", "--lr-schedule", "wobbly", "--seeds", "0"], capture_output=True,
                        text=True)
     assert r.returncode == 2
+
+
+def run_cli(*args):
+    r = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_diagnose_rnn_fixed_point(tmp_path):
+    import numpy as np
+    from safetensors.numpy import load_file
+    ckpt = tmp_path / "rnn.safetensors"
+    run_cli("train", "--backend", "ref", "--cell", "rnn", "--epochs", "2", "--save", ckpt)
+    d = json.loads(run_cli("diagnose", "--model", ckpt, "--json"))
+    sd = load_file(str(ckpt))
+    h = np.array(d["fixed_point"])
+    drive = sd["rnn.weight_ih_l0"].astype(float) @ sd["embedding.weight"][0] + sd["rnn.bias_ih_l0"] + sd["rnn.bias_hh_l0"]
+    residual = np.abs(np.tanh(drive + sd["rnn.weight_hh_l0"].astype(float) @ h) - h).max()
+    assert d["converged"] and residual < 1e-9
+    J = (1 - h ** 2)[:, None] * sd["rnn.weight_hh_l0"]
+    want = sorted(np.abs(np.linalg.eigvals(J)))
+    got = sorted(abs(complex(e["re"], e["im"])) for e in d["eigenvalues"])
+    assert np.allclose(got, want, atol=1e-6) and abs(d["spectral_radius"] - want[-1]) < 1e-6
+
+
+def test_diagnose_lstm(tmp_path):
+    ckpt = tmp_path / "lstm.safetensors"
+    run_cli("train", "--backend", "ref", "--cell", "lstm", "--epochs", "2", "--save", ckpt)
+    d = json.loads(run_cli("diagnose", "--model", ckpt, "--n", "12", "--json"))
+    assert d["cell"] == "lstm" and d["n"] == 12 and -1 <= d["unit"]["correlation"] <= 1
+    for k in ("min_forget", "min_input"):
+        assert 0 <= d[k]["zeros"] <= 1 and 0 <= d[k]["ones"] <= 1
+    assert set(d["delta_zeros"]) == {"mean", "std"}
+    assert "counter:" in run_cli("diagnose", "--model", ckpt)
