@@ -239,19 +239,21 @@ def test_plots(tmp_path, corpus):
 
 
 def test_pytorch_interop(tmp_path):
+    """A checkpoint saved from Python loads into the seed's PyTorch classes."""
     torch = pytest.importorskip("torch", reason="PyTorch not installed: interop not checked")
     st = pytest.importorskip("safetensors.torch")
-    with anbn.Model(cell="gru", seed=4, backend="ref") as m:  # ref: the backend held to 1e-6
-        path = tmp_path / "g.safetensors"
-        m.save(path)
-        p = m.probe(SEQ[:-1])
-    sd = {k: v for k, v in st.load_file(str(path)).items() if not k.startswith("optimizer.")}
-    emb, rnn, fc = torch.nn.Embedding(4, 2), torch.nn.GRU(2, 2, 1, batch_first=True), torch.nn.Linear(2, 3)
-    model = torch.nn.ModuleDict({"embedding": emb, "rnn": rnn, "fc": fc})
-    model.load_state_dict(sd)
-    with torch.no_grad():
-        out, _ = rnn(emb(torch.tensor([SEQ[:-1]])))
-        lp = torch.log_softmax(fc(out), dim=-1)[0].numpy()
-    worst = np.abs(lp - p.log_probs).max()
-    print(f"\n[python -> torch] worst forward diff {worst:.3e}")
-    assert worst <= 1e-6
+    import pathlib
+    import sys
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[3] / "tests" / "python"))
+    from seed_models import SeedModel, log_probs
+    for cell in ("rnn", "lstm", "gru"):
+        with anbn.Model(cell=cell, seed=4, backend="ref") as m:  # ref: the backend held to 1e-6
+            path = tmp_path / f"{cell}.safetensors"
+            m.save(path)
+            p = m.probe(SEQ[:-1])
+        sd = {k: v for k, v in st.load_file(str(path)).items() if not k.startswith("optimizer.")}
+        model = SeedModel(cell)
+        model.load_state_dict(sd)  # strict
+        worst = np.abs(log_probs(model, SEQ).numpy() - p.log_probs).max()
+        print(f"\n[python -> torch, {cell}] worst forward diff {worst:.3e}")
+        assert worst <= 1e-6
