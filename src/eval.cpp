@@ -196,20 +196,46 @@ anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *re
     std::vector<float> pre_lp(prefix.size() * O), pre_h(prefix.size() * LH), pre_c(lstm ? prefix.size() * LH : 0);
     forward(m, prefix.data(), 1, int32_t(prefix.size()), nullptr, nullptr,
             anbn_forward_out{pre_lp.data(), pre_h.data(), lstm ? pre_c.data() : nullptr, nullptr});
-    std::vector<float> logp;
-    for (int32_t n = 1; n <= max_n; ++n) {
-      const auto s = language_sequence(m->cfg.language, n);
-      const size_t T = s.size() - 1, shared = size_t(n) + 1;  // inputs START 0^n come from the prefix run
-      logp.resize(T * O);
-      std::copy(pre_lp.begin(), pre_lp.begin() + shared * O, logp.begin());
-      const float *h0 = &pre_h[(shared - 1) * LH], *c0 = lstm ? &pre_c[(shared - 1) * LH] : nullptr;
-      forward(m, s.data() + shared, 1, int32_t(T - shared), h0, c0,
-              anbn_forward_out{logp.data() + shared * O, nullptr, nullptr, nullptr});
-      const SeqScore sc = score(s.data(), s.size(), logp.data(), O);
-      if (rows) rows[n - 1] = anbn_capacity_row{n, sc.errors, sc.det_errors, int32_t(T)};
-      if (sc.det_errors && !r.first_failure) {
-        r.first_failure = n;
-        if (!rows) break;  // nobody asked for the rest
+    // The rest of each sequence runs in batches of consecutive n (one backend
+    // call each, padded to the chunk's longest), from the states after 0^n.
+    constexpr int32_t kChunk = 64;
+    std::vector<float> logp, batch_lp, h0, c0;
+    std::vector<int32_t> x;
+    for (int32_t first = 1; first <= max_n && !(r.first_failure && !rows); first += kChunk) {
+      const int32_t last = std::min(max_n, first + kChunk - 1), B = last - first + 1;
+      std::vector<std::vector<int32_t>> seqs;
+      size_t T = 0;
+      for (int32_t n = first; n <= last; ++n) {
+        seqs.push_back(language_sequence(m->cfg.language, n));
+        T = std::max(T, seqs.back().size() - 1 - (size_t(n) + 1));
+      }
+      x.assign(size_t(B) * T, 0), h0.resize(size_t(m->shape.layers) * B * m->shape.hidden), c0.resize(h0.size());
+      for (int32_t b = 0; b < B; ++b) {
+        const auto &sq = seqs[size_t(b)];
+        const size_t shared = size_t(first + b) + 1, rest = sq.size() - 1 - shared;  // inputs START 0^n are shared
+        for (size_t t = 0; t < T; ++t) x[size_t(b) * T + t] = sq[shared + std::min(t, rest - 1)];  // pad: repeat
+        for (int32_t l = 0; l < m->shape.layers; ++l)
+          for (int32_t j = 0; j < m->shape.hidden; ++j) {
+            const size_t src = (shared - 1) * LH + size_t(l) * m->shape.hidden + j;
+            const size_t dst = (size_t(l) * B + b) * m->shape.hidden + j;
+            h0[dst] = pre_h[src];
+            c0[dst] = lstm ? pre_c[src] : 0.f;
+          }
+      }
+      batch_lp.resize(size_t(B) * T * O);
+      forward(m, x.data(), B, int32_t(T), h0.data(), lstm ? c0.data() : nullptr,
+              anbn_forward_out{batch_lp.data(), nullptr, nullptr, nullptr});
+      for (int32_t b = 0; b < B; ++b) {
+        const int32_t n = first + b;
+        const auto &sq = seqs[size_t(b)];
+        const size_t Tn = sq.size() - 1, shared = size_t(n) + 1;
+        logp.resize(Tn * O);
+        std::copy(pre_lp.begin(), pre_lp.begin() + shared * O, logp.begin());
+        std::copy(batch_lp.begin() + size_t(b) * T * O, batch_lp.begin() + (size_t(b) * T + (Tn - shared)) * O,
+                  logp.begin() + shared * O);
+        const SeqScore sc = score(sq.data(), sq.size(), logp.data(), O);
+        if (rows) rows[n - 1] = anbn_capacity_row{n, sc.errors, sc.det_errors, int32_t(Tn)};
+        if (sc.det_errors && !r.first_failure) r.first_failure = n;
       }
     }
     r.capacity = r.first_failure ? r.first_failure - 1 : max_n;
