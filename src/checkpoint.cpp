@@ -30,7 +30,8 @@ json config_json(const anbn_config &c) {
               {"lr", double(c.lr)},            {"beta1", double(c.beta1)},
               {"beta2", double(c.beta2)},      {"eps", double(c.eps)},
               {"batch_size", c.batch_size},    {"shuffle", c.shuffle},
-              {"threads", c.threads},          {"progress_every", c.progress_every}};
+              {"threads", c.threads},          {"progress_every", c.progress_every},
+              {"clip_norm", double(c.clip_norm)}};
 }
 
 // JSON nesting deeper than kMaxDepth is rejected before parsing (no stack bomb).
@@ -101,6 +102,7 @@ anbn_config read_config(const json &meta, const std::map<std::string, TensorRef>
     c.shuffle = get_num<int32_t>(j, "shuffle", 0, 1, path);
     c.threads = get_num<int32_t>(j, "threads", 0, 1024, path);
     c.progress_every = get_num<int32_t>(j, "progress_every", 1, INT32_MAX, path);
+    if (j.contains("clip_norm")) c.clip_norm = float(get_num<double>(j, "clip_norm", 0, 1e30, path));
     return c;
   }
   // A plain state_dict: V, E from the embedding; H, G from layer 0.

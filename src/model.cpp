@@ -44,6 +44,7 @@ void check_training(const anbn_config &c) {
   ANBN_CHECK_ARG(c.batch_size >= 1 && c.batch_size <= 1 << 20, "batch_size must be in 1..2^20, got %d", c.batch_size);
   ANBN_CHECK_ARG(c.shuffle == 0 || c.shuffle == 1, "shuffle must be 0 or 1, got %d", c.shuffle);
   ANBN_CHECK_ARG(c.progress_every >= 1, "progress_every must be >= 1, got %d", c.progress_every);
+  ANBN_CHECK_ARG(std::isfinite(c.clip_norm) && c.clip_norm >= 0.f, "clip_norm must be finite and >= 0, got %g", double(c.clip_norm));
 }
 
 void check_config(const anbn_config &c) {
@@ -182,6 +183,7 @@ void anbn_config_init(anbn_config *c) {
   c->shuffle = 1;
   c->threads = 1;
   c->progress_every = 500;
+  c->clip_norm = 0.f;
 }
 
 anbn_status anbn_create(const anbn_config *config, anbn_model **out) {
@@ -235,6 +237,7 @@ anbn_status anbn_model_set_training(anbn_model *m, const anbn_config *c) {
     check_training(*c);
     m->cfg.lr = c->lr, m->cfg.beta1 = c->beta1, m->cfg.beta2 = c->beta2, m->cfg.eps = c->eps;
     m->cfg.batch_size = c->batch_size, m->cfg.shuffle = c->shuffle, m->cfg.progress_every = c->progress_every;
+    m->cfg.clip_norm = c->clip_norm;
     return ANBN_OK;
   });
 }

@@ -47,7 +47,7 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
       for (size_t i = 0; i < order.size(); ++i) order[i] = i;
       if (m->cfg.shuffle) shuffle_indices(order, m->rng);
       const auto batches = make_batches(*corpus, order, size_t(m->cfg.batch_size));
-      const anbn_adam_hparams hp{m->cfg.lr, m->cfg.beta1, m->cfg.beta2, m->cfg.eps};
+      const anbn_adam_hparams hp{m->cfg.lr, m->cfg.beta1, m->cfg.beta2, m->cfg.eps, m->cfg.clip_norm};
       std::vector<int32_t> x, y;
       double loss_sum = 0.0;
       size_t done = 0, next_report = 0;

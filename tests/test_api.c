@@ -153,6 +153,10 @@ static void test_create_bad_config(void **state) {
   assert_anbn_status(anbn_create(&c, &m), ANBN_ERR_INVALID_ARGUMENT);
   anbn_config_init(&c), c.batch_size = 0;
   assert_anbn_status(anbn_create(&c, &m), ANBN_ERR_INVALID_ARGUMENT);
+  anbn_config_init(&c), c.clip_norm = NAN;
+  assert_anbn_status(anbn_create(&c, &m), ANBN_ERR_INVALID_ARGUMENT);
+  anbn_config_init(&c), c.clip_norm = -1.0f;
+  assert_anbn_status(anbn_create(&c, &m), ANBN_ERR_INVALID_ARGUMENT);
   anbn_config_init(&c), c.backend = "no-such-backend";
   assert_anbn_status(anbn_create(&c, &m), ANBN_ERR_BACKEND_UNAVAILABLE);
   assert_non_null(strstr(anbn_last_error(), "no-such-backend"));

@@ -68,9 +68,15 @@ static void write_st(const char *path, const char *header, size_t data) {
 
 static void roundtrip(fixture *f, anbn_cell cell, int layers) {
   anbn_model *a = test_model(cell, 3, layers, 9), *b = NULL;
+  anbn_config ca, cb;
+  assert_anbn_ok(anbn_model_get_config(a, &ca));
+  ca.clip_norm = 0.5f, ca.lr = 2e-3f;
+  assert_anbn_ok(anbn_model_set_training(a, &ca));
   assert_anbn_ok(anbn_train_epoch(a, f->train, NULL, NULL, NULL));
   assert_anbn_ok(anbn_save(a, f->path));
   assert_anbn_ok(anbn_load(f->path, "ref", &b));
+  assert_anbn_ok(anbn_model_get_config(b, &cb));
+  assert_true(cb.clip_norm == 0.5f && cb.lr == 2e-3f);  /* training settings travel too */
   size_t n;
   float *pa = test_params(a, &n), *pb = test_params(b, &n);
   assert_memory_equal(pa, pb, n * sizeof(float));

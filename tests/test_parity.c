@@ -132,6 +132,35 @@ static void test_rnn(void **state) { (void)state; run_cell(ANBN_CELL_RNN_TANH); 
 static void test_lstm(void **state) { (void)state; run_cell(ANBN_CELL_LSTM); }
 static void test_gru(void **state) { (void)state; run_cell(ANBN_CELL_GRU); }
 
+/* Gradient clipping (torch.nn.utils.clip_grad_norm_ before each step) agrees too. */
+static void test_clipping(void **state) {
+  (void)state;
+  if (g_nbackends == 0) skip();
+  anbn_corpus *train, *valid;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 6, &train, &valid));
+  for (size_t b = 0; b < g_nbackends; ++b) {
+    anbn_model *r = make("ref", ANBN_CELL_LSTM, 1, 1, 2), *o = make(g_backends[b], ANBN_CELL_LSTM, 1, 1, 2);
+    anbn_model *u = make("ref", ANBN_CELL_LSTM, 1, 1, 2);  /* unclipped: clipping must change something */
+    anbn_config c;
+    anbn_model *all[3] = {r, o, u};
+    for (int k = 0; k < 2; ++k) {
+      assert_anbn_ok(anbn_model_get_config(all[k], &c));
+      c.clip_norm = 0.05f;
+      assert_anbn_ok(anbn_model_set_training(all[k], &c));
+    }
+    for (int k = 0; k < 3; ++k) assert_anbn_ok(anbn_train_epoch(all[k], train, NULL, NULL, NULL));
+    size_t n;
+    float *pr = test_params(r, &n), *po = test_params(o, &n), *pu = test_params(u, &n);
+    const double d = max_abs_diff(pr, po, n), effect = max_abs_diff(pr, pu, n);
+    print_message("[%s clip 0.05] epoch params %.2e (clipping moved ref by %.2e)\n", g_backends[b], d, effect);
+    assert_true(d <= EPOCH_PARAM_TOL);
+    assert_true(effect > 1e-3);
+    free(pr), free(po), free(pu);
+    anbn_destroy(r), anbn_destroy(o), anbn_destroy(u);
+  }
+  anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
+}
+
 /* A checkpoint moves between backends losing nothing, optimizer state included. */
 static void test_checkpoints_cross_backends(void **state) {
   (void)state;
@@ -228,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_lstm),
       cmocka_unit_test(test_gru),
       cmocka_unit_test(test_checkpoints_cross_backends),
+      cmocka_unit_test(test_clipping),
       cmocka_unit_test(test_unavailable_backends_refuse),
   };
   return cmocka_run_group_tests_name("parity", tests, NULL, NULL);

@@ -204,6 +204,7 @@ std::vector<Option> train_options() {
           {"--valid", "FILE", "validation corpus file instead of the seed validation set", ""},
           {"--shuffle", "on|off", "shuffle the training set every epoch", "on"},
           {"--threads", "N", "threads the backend may use", "1"},
+          {"--clip", "X", "clip the gradient's global norm to X before each Adam step (0: off)", "0"},
           {"--init", "CKPT", "start from a checkpoint (its architecture wins over the flags)", ""},
           {"--save", "CKPT", "write a checkpoint at the end", ""},
           {"--json", "", "print {\"epochs\":[{epoch,train_loss,valid_loss,errors,positions,seconds}...]}", ""}};
@@ -249,6 +250,7 @@ int cmd_train(int argc, char **argv) {
   if (!a.str("--init").empty() && a.has("--lr")) cfg.lr = float(a.real("--lr"));
   if (a.str("--init").empty()) cfg.lr = float(a.real("--lr"));
   if (a.has("--batch") || a.str("--init").empty()) cfg.batch_size = int32_t(a.integer("--batch"));
+  if (a.has("--clip") || a.str("--init").empty()) cfg.clip_norm = float(a.real("--clip"));
   const std::string sh = a.str("--shuffle");
   if (sh != "on" && sh != "off") throw Failure{"--shuffle takes on or off, got '" + sh + "'", 2};
   if (a.has("--shuffle") || a.str("--init").empty()) cfg.shuffle = sh == "on";

@@ -253,6 +253,7 @@ int cmd_sweep(int argc, char **argv) {
           {"--forget-bias", "B", "LSTM: start the forget gate's bias at B (bias_ih rows; bias_hh rows 0)", "off"},
           {"--lr-schedule", "S", "constant, linear or cosine, from --lr to --lr-final over the epochs", "constant"},
           {"--lr-final", "X", "the learning rate a schedule ends at", "0"},
+          {"--clip", "X", "clip the gradient's global norm to X before each Adam step", "0 (off)"},
           {"--patience", "P", "early stopping: stop after P epochs without a better valid score, keep the best", "0 (off)"},
           {"--json", "", "print {runs:[...], summary:{...}}", ""}});
   if (!a.parse(argc, argv)) return 0;
@@ -264,6 +265,7 @@ int cmd_sweep(int argc, char **argv) {
   c.model.layers = int32_t(a.integer("--layers"));
   c.model.lr = float(a.real("--lr"));
   c.model.batch_size = int32_t(a.integer("--batch"));
+  c.model.clip_norm = a.has("--clip") ? float(a.real("--clip")) : 0.f;
   c.backend = a.str("--backend");
   c.epochs = int(a.integer("--epochs"));
   c.max_n = int(a.integer("--max-n"));
@@ -285,7 +287,8 @@ int cmd_sweep(int argc, char **argv) {
                     {"layers", c.model.layers}, {"lr", double(c.model.lr)}, {"batch", c.model.batch_size},
                     {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n},
                     {"backend", c.backend}, {"forget_bias", std::isnan(c.forget_bias) ? json(nullptr) : json(c.forget_bias)},
-                    {"lr_schedule", c.schedule}, {"lr_final", c.lr_final}, {"patience", c.patience}};
+                    {"lr_schedule", c.schedule}, {"lr_final", c.lr_final}, {"patience", c.patience},
+                    {"clip", double(c.model.clip_norm)}};
 
   // Resume: runs of this configuration already in the results file.
   std::vector<json> runs;

@@ -450,6 +450,13 @@ struct Ctx {
   // Same update as the reference (double arithmetic, float storage), in place
   // only once every new value is known to be finite.
   bool adam(const anbn_adam_hparams &hp) {
+    if (hp.clip_norm > 0.f) {  // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), at most 1
+      double sq = 0.0;
+      for (float g : grad) sq += double(g) * g;
+      const double coef = double(hp.clip_norm) / (std::sqrt(sq) + 1e-6);
+      if (coef < 1.0)
+        for (float &g : grad) g = float(g * coef);
+    }
     const int64_t t = step + 1;
     const double b1 = hp.beta1, b2 = hp.beta2;
     const double step_size = double(hp.lr) / (1.0 - std::pow(b1, double(t)));

@@ -235,6 +235,13 @@ struct Ctx {
   // torch.optim.Adam (no weight decay, amsgrad off), moments stored in float.
   // Two phases so that an update that would leave a non-finite value changes nothing.
   bool adam(const anbn_adam_hparams &hp) {
+    if (hp.clip_norm > 0.f) {  // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), at most 1
+      double sq = 0.0;
+      for (double g : grad) sq += g * g;
+      const double coef = double(hp.clip_norm) / (std::sqrt(sq) + 1e-6);
+      if (coef < 1.0)
+        for (double &g : grad) g *= coef;
+    }
     const int64_t t = step + 1;
     const double b1 = hp.beta1, b2 = hp.beta2;
     const double bc1 = 1.0 - std::pow(b1, double(t)), bc2 = 1.0 - std::pow(b2, double(t));

@@ -164,6 +164,7 @@ struct Ctx {
     if (!std::isfinite(*loss)) return *why = "non-finite loss; nothing was updated", ANBN_ERR_NUMERIC;
     l.backward();
     if (!grads_finite()) return *why = "non-finite gradient; nothing was updated", ANBN_ERR_NUMERIC;
+    if (hp.clip_norm > 0.f) torch::nn::utils::clip_grad_norm_(params, double(hp.clip_norm));
     auto &o = static_cast<torch::optim::AdamOptions &>(opt->param_groups()[0].options());
     o.lr(hp.lr).betas({hp.beta1, hp.beta2}).eps(hp.eps).weight_decay(0).amsgrad(false);
     // An update that overflows must leave nothing changed: keep what it

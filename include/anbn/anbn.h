@@ -214,6 +214,8 @@ typedef struct anbn_config {
   int32_t shuffle;         /* 1: shuffle the corpus every epoch */
   int32_t threads;         /* 1: threads a backend may use */
   int32_t progress_every;  /* 500: sequences between progress callbacks */
+  float clip_norm;         /* 0 = off; else the gradient's global L2 norm is clipped to it
+                              before each Adam step, as torch.nn.utils.clip_grad_norm_ */
 } anbn_config;
 
 /* Fills *config with the seed's defaults above. */
@@ -245,7 +247,7 @@ ANBN_API anbn_status anbn_model_get_info(const anbn_model *model, anbn_model_inf
 /* Copies the model's config (backend points into the model). */
 ANBN_API anbn_status anbn_model_get_config(const anbn_model *model, anbn_config *config);
 /* Changes the training settings (lr, betas, eps, batch_size, shuffle,
- * progress_every) from *config; the architecture fields are ignored.
+ * progress_every, clip_norm) from *config; the architecture fields are ignored.
  * Returns INVALID_ARGUMENT (nothing changed) for non-finite or out-of-range
  * values. */
 ANBN_API anbn_status anbn_model_set_training(anbn_model *model, const anbn_config *config);

@@ -47,6 +47,7 @@ typedef struct anbn_backend_desc {
 
 typedef struct anbn_adam_hparams {
   float lr, beta1, beta2, eps;
+  float clip_norm; /* > 0: scale the gradient by min(1, clip_norm / (||g||_2 + 1e-6)) first */
 } anbn_adam_hparams;
 
 /* Optional outputs of forward; each NULL when not wanted.  Shapes use the

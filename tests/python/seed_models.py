@@ -50,8 +50,9 @@ def log_probs(model, seq):
     return torch.stack(out)
 
 
-def train_epoch(model, optimizer, train_set):
-    """The seed's trainRNN/trainLSTM loop without its shuffle (order given)."""
+def train_epoch(model, optimizer, train_set, clip=None):
+    """The seed's trainRNN/trainLSTM loop without its shuffle (order given);
+    clip: torch.nn.utils.clip_grad_norm_ before each step."""
     criterion = nn.NLLLoss()
     total = 0.0
     for seq in train_set:
@@ -65,6 +66,8 @@ def train_epoch(model, optimizer, train_set):
         loss = 1.0 * loss / len(seq)
         optimizer.zero_grad()
         loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         total += loss.item()
     return total / len(train_set)

@@ -69,15 +69,15 @@ def test_forward_matches_pytorch(tmp_path, cell, layers):
     assert worst <= FORWARD_TOL
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_one_epoch_matches_pytorch(tmp_path, corpus, cell):
+@pytest.mark.parametrize("cell,clip", [("rnn", None), ("lstm", None), ("gru", None), ("lstm", 0.05)])
+def test_one_epoch_matches_pytorch(tmp_path, corpus, cell, clip):
     init, after = tmp_path / "init.safetensors", tmp_path / "after.safetensors"
     anbn("train", "--cell", cell, "--epochs", 0, "--seed", 5, "--save", init)
     anbn("train", "--init", init, "--corpus", corpus / "train.txt", "--valid", corpus / "valid.txt",
-         "--shuffle", "off", "--epochs", 1, "--save", after)
+         "--shuffle", "off", "--epochs", 1, "--clip", clip or 0, "--save", after)
     model, _ = model_from(init, cell)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
-    train_epoch(model, optimizer, read_corpus(corpus / "train.txt"))
+    train_epoch(model, optimizer, read_corpus(corpus / "train.txt"), clip=clip)
     ours = safetensors_torch.load_file(str(after))
     worst, worst_name = 0.0, ""
     for name, p in model.state_dict().items():
@@ -89,7 +89,8 @@ def test_one_epoch_matches_pytorch(tmp_path, corpus, cell):
     names = [n for n, _ in model.named_parameters()]
     worst_m = max((ours[f"optimizer.{n}.exp_avg"].double() - state[i]["exp_avg"].double()).abs().max().item()
                   for i, n in enumerate(names))
-    print(f"\n[{cell}] after one epoch (2000 Adam steps): worst |param diff| = {worst:.3e} ({worst_name}), "
+    print(f"\n[{cell}{f' clip {clip}' if clip else ''}] after one epoch (2000 Adam steps): "
+          f"worst |param diff| = {worst:.3e} ({worst_name}), "
           f"worst |exp_avg diff| = {worst_m:.3e} (tol {EPOCH_TOL:g})")
     assert worst <= EPOCH_TOL
     meta = safetensors_torch.safe_open(str(after), "pt").metadata()

@@ -389,7 +389,7 @@ class Model(_Handle):
     def __init__(self, cell: str = "rnn", backend: str = "auto", hidden: int = 2, layers: int = 1, seed: int = 1,
                  lr: float = 1e-3, batch: int = 1, language: str = "anbn", embed: int = 0, shuffle: bool = True,
                  threads: int = 1, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 progress_every: int = 500, _ptr=None):
+                 progress_every: int = 500, clip_norm: float = 0.0, _ptr=None):
         if _ptr is None:
             if cell not in CELLS:
                 raise Error(1, f"unknown cell {cell!r} (rnn, lstm, gru)")
@@ -401,6 +401,7 @@ class Model(_Handle):
             cfg.hidden, cfg.layers, cfg.embed, cfg.seed = hidden, layers, embed, seed
             cfg.lr, cfg.beta1, cfg.beta2, cfg.eps = lr, beta1, beta2, eps
             cfg.batch_size, cfg.shuffle, cfg.threads, cfg.progress_every = batch, int(shuffle), threads, progress_every
+            cfg.clip_norm = clip_norm
             _ptr = ctypes.c_void_p()
             _check(lib.anbn_create(ctypes.byref(cfg), ctypes.byref(_ptr)))
         self._own(_ptr)
@@ -428,11 +429,12 @@ class Model(_Handle):
 
     def set_training(self, lr: Optional[float] = None, batch: Optional[int] = None, shuffle: Optional[bool] = None,
                      beta1: Optional[float] = None, beta2: Optional[float] = None,
-                     eps: Optional[float] = None) -> None:
+                     eps: Optional[float] = None, clip_norm: Optional[float] = None) -> None:
         """Changes training settings; the others stay."""
         cfg = _lib.Config()
         _check(lib.anbn_model_get_config(self._handle(), ctypes.byref(cfg)))
-        for name, v in (("lr", lr), ("batch_size", batch), ("beta1", beta1), ("beta2", beta2), ("eps", eps)):
+        for name, v in (("lr", lr), ("batch_size", batch), ("beta1", beta1), ("beta2", beta2), ("eps", eps),
+                        ("clip_norm", clip_norm)):
             if v is not None:
                 setattr(cfg, name, v)
         if shuffle is not None:

@@ -34,7 +34,7 @@ class Config(ctypes.Structure):
                 ("language", ctypes.c_int), ("hidden", c_int32), ("embed", c_int32), ("layers", c_int32),
                 ("seed", c_uint64), ("lr", ctypes.c_float), ("beta1", ctypes.c_float), ("beta2", ctypes.c_float),
                 ("eps", ctypes.c_float), ("batch_size", c_int32), ("shuffle", c_int32), ("threads", c_int32),
-                ("progress_every", c_int32)]
+                ("progress_every", c_int32), ("clip_norm", ctypes.c_float)]
 
 
 class ModelInfo(ctypes.Structure):
