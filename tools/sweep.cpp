@@ -123,14 +123,18 @@ std::pair<bool, double> check_long(anbn_model *m, anbn_language lang, int32_t n,
   return {ok, margin};
 }
 
-// How many n of the validation range the model gets fully right.
-int valid_score(anbn_model *m, std::pair<int, int> range) {
-  std::vector<anbn_capacity_row> rows(static_cast<size_t>(range.second));
-  anbn_capacity_result r{};
-  check(anbn_capacity(m, range.second, &r, rows.data(), rows.size()), "capacity");
+// How well the model does on the validation range: how many n it gets fully
+// right, then (to break ties once that saturates) the smallest probability it
+// gives a correct deterministic symbol there.  Compared lexicographically.
+std::pair<int, double> valid_score(anbn_model *m, anbn_language lang, std::pair<int, int> range, int O) {
   int ok = 0;
-  for (int n = range.first; n <= range.second; ++n) ok += rows[size_t(n - 1)].deterministic_errors == 0;
-  return ok;
+  double margin = 1.0;
+  for (int n = range.first; n <= range.second; ++n) {
+    const auto r = check_long(m, lang, n, O);
+    ok += r.first;
+    margin = std::min(margin, r.second);
+  }
+  return {ok, margin};
 }
 
 // The model's tensors by name, to come back to the best epoch later.
@@ -157,7 +161,11 @@ json run_one(const SweepConfig &c, uint64_t seed) {
   ModelPtr m;
   check(anbn_create(&cfg, &m.m), "creating the model");
   if (!std::isnan(c.forget_bias)) set_forget_bias(m.m, c.forget_bias);
-  int best_score = -1, best_epoch = -1, epochs_run = 0;
+  int best_epoch = -1, epochs_run = 0;
+  std::pair<int, double> best_score{-1, 0.0};
+  anbn_model_info info = {};
+  info.struct_size = sizeof info;
+  check(anbn_model_get_info(m.m, &info), "model info");
   std::vector<std::pair<std::string, std::vector<float>>> best_params;
   double seconds = 0;
   for (int e = 0; e < c.epochs; ++e) {
@@ -172,7 +180,7 @@ json run_one(const SweepConfig &c, uint64_t seed) {
     st.struct_size = sizeof st;
     check(anbn_train_epoch(m.m, corpus.train, nullptr, nullptr, &st), "training");
     seconds += st.seconds;
-    const int score = valid_score(m.m, c.valid);
+    const auto score = valid_score(m.m, cfg.language, c.valid, info.output_size);
     if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
   }
   if (c.patience > 0)  // early stopping ends on the best epoch's model
@@ -183,28 +191,33 @@ json run_one(const SweepConfig &c, uint64_t seed) {
   for (const auto &[name, values] : best_params)  // back to the best epoch (training is over)
     check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
   const Scan best = (best_epoch == epochs_run - 1 || c.patience > 0) ? final_scan : scan(m.m, c.max_n);
-  // Back to the final model: its margin over n = 1..max_n and spot checks far beyond.
+  // Spot checks far beyond the test range, only for a model that passed it.
+  auto spot_checks = [&](const Scan &s) {
+    json spots = json::object();
+    if (s.capacity >= c.max_n)
+      for (int32_t n : c.spot_n) {
+        const auto r = check_long(m.m, cfg.language, n, info.output_size);
+        spots[std::to_string(n)] = {{"correct", r.first}, {"margin", r.second}};
+      }
+    return spots;
+  };
+  const json best_spots = spot_checks(best);  // the model holds the best epoch's parameters now
+  // Back to the final model: its margin over n = 1..capacity and its spot checks.
   for (const auto &[name, values] : final_params)
     check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
-  anbn_model_info info = {};
-  info.struct_size = sizeof info;
-  check(anbn_model_get_info(m.m, &info), "model info");
   double margin = 1.0;
   for (int n = 1; n <= std::min(c.max_n, final_scan.capacity); ++n)
     margin = std::min(margin, check_long(m.m, cfg.language, n, info.output_size).second);
-  json spots = json::object();
-  if (final_scan.capacity >= c.max_n)  // only a model that passed the test range is worth the long checks
-    for (int32_t n : c.spot_n) {
-      const auto r = check_long(m.m, cfg.language, n, info.output_size);
-      spots[std::to_string(n)] = {{"correct", r.first}, {"margin", r.second}};
-    }
+  const json spots = spot_checks(final_scan);
   return json{{"seed", seed},
               {"capacity", final_scan.capacity},
               {"failures", final_scan.failures},
               {"accepted", final_scan.accepted},
               {"best_epoch", best_epoch},
-              {"best_valid_score", best_score},
+              {"best_valid_score", best_score.first},
+              {"best_valid_margin", best_score.second},
               {"best_capacity", best.capacity},
+              {"best_spot_checks", best_spots},
               {"epochs_run", epochs_run},
               {"margin", final_scan.capacity > 0 ? json(margin) : json(nullptr)},
               {"spot_checks", spots},
@@ -234,7 +247,8 @@ json summarize(const std::vector<json> &runs, const char *key) {
 int cmd_sweep(int argc, char **argv) {
   Args a("sweep --cell rnn|lstm|gru [options]",
          "Train one configuration over many seeds (one run per thread) and report the distribution of capacity:\n"
-         "per run the capacity at the final epoch and at the best epoch (chosen on --valid-range only), the first\n"
+         "per run the capacity at the final epoch and at the best epoch (chosen on --valid-range only: most n\n"
+         "right there, then the largest margin on them), the first\n"
          "five failing n and how many n in 1..--max-n are accepted.  Finished runs go to --results, one JSON line\n"
          "each; a rerun skips the seeds already there.",
          {{"--cell", "rnn|lstm|gru", "recurrent cell", "lstm"},

@@ -20,7 +20,8 @@ def test_sweep_json_and_resume(tmp_path):
     a = sweep("--cell", "lstm", "--seeds", "0-2", "--results", results)
     assert [r["seed"] for r in a["runs"]] == [0, 1, 2] and a["resumed"] == 0
     for r in a["runs"]:
-        assert set(r) >= {"seed", "capacity", "best_epoch", "best_capacity", "failures", "accepted"}
+        assert set(r) >= {"seed", "capacity", "best_epoch", "best_capacity", "failures", "accepted", "best_spot_checks"}
+        assert 0 <= r["best_valid_margin"] <= 1 and 0 <= r["best_valid_score"] <= 10
         assert 0 <= r["best_epoch"] < 2 and len(r["failures"]) <= 5
         assert r["capacity"] == (r["failures"][0] - 1 if r["failures"] else 30)
         assert r["capacity"] <= r["accepted"] <= 30
