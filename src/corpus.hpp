@@ -36,6 +36,13 @@ inline bool deterministic_at(const int32_t *tokens, size_t t) {
     if (tokens[i] != 0) return true;
   return false;
 }
+// The same for every t at once: positions 1..f-1 are the ambiguous ones, f
+// the index of the first non-0 token after START (len if none).  O(len).
+inline size_t first_letter_change(const int32_t *tokens, size_t len) {
+  size_t f = 1;
+  while (f < len && tokens[f] == 0) ++f;
+  return f;
+}
 
 // Checks one sequence for a corpus over k letters; returns "" or what is wrong.
 const char *sequence_problem(int32_t k, const int32_t *t, size_t n, size_t *bad_index);

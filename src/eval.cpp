@@ -29,19 +29,26 @@ int32_t argmax(const float *v, int n) {
 struct SeqScore {
   double loss = 0;
   int32_t errors = 0, det_errors = 0, det_positions = 0;
+  double min_prob = 1.0;  // smallest probability of the right symbol at a deterministic position
 };
 
 // Scores one sequence s[0..L) given the log-probs of its L-1 predictions.
 SeqScore score(const int32_t *s, size_t L, const float *logp, int O) {
   SeqScore r;
+  const size_t f = first_letter_change(s, L);  // positions 1..f-1 are ambiguous
+  float min_lp = 0.f;                          // exp() once, at the end: it is monotone
   for (size_t t = 0; t + 1 < L; ++t) {
     const float *lp = logp + t * O;
     const int32_t y = s[t + 1];
     r.loss -= lp[y];
     const bool wrong = argmax(lp, O) != y;
     r.errors += wrong;
-    if (deterministic_at(s, t)) r.det_positions += 1, r.det_errors += wrong;
+    if (t == 0 || t >= f) {
+      r.det_positions += 1, r.det_errors += wrong;
+      min_lp = std::min(min_lp, lp[y]);
+    }
   }
+  r.min_prob = std::exp(double(min_lp));
   r.loss /= double(L);
   return r;
 }
@@ -176,8 +183,8 @@ anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const a
   });
 }
 
-anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *result, anbn_capacity_row *rows,
-                          size_t rows_count) {
+anbn_status anbn_capacity_v2(anbn_model *m, int32_t max_n, anbn_capacity_result *result, anbn_capacity_row_v2 *rows,
+                             size_t rows_count) {
   return guard([&] {
     ANBN_CHECK_ARG(m && result, "model or result is NULL");
     ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
@@ -234,12 +241,48 @@ anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *re
         std::copy(batch_lp.begin() + size_t(b) * T * O, batch_lp.begin() + (size_t(b) * T + (Tn - shared)) * O,
                   logp.begin() + shared * O);
         const SeqScore sc = score(sq.data(), sq.size(), logp.data(), O);
-        if (rows) rows[n - 1] = anbn_capacity_row{n, sc.errors, sc.det_errors, int32_t(Tn)};
+        if (rows) rows[n - 1] = anbn_capacity_row_v2{n, sc.errors, sc.det_errors, int32_t(Tn), float(sc.min_prob)};
         if (sc.det_errors && !r.first_failure) r.first_failure = n;
       }
     }
     r.capacity = r.first_failure ? r.first_failure - 1 : max_n;
     *result = r;
+    return ANBN_OK;
+  });
+}
+
+// The first version's rows, without min_prob.
+anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *result, anbn_capacity_row *rows,
+                          size_t rows_count) {
+  return guard([&] {
+    ANBN_CHECK_ARG(!rows || (max_n >= 1 && rows_count >= size_t(max_n)), "rows holds %zu, need max_n = %d", rows_count, max_n);
+    std::vector<anbn_capacity_row_v2> v2(rows ? size_t(max_n) : 0);
+    const anbn_status st = anbn_capacity_v2(m, max_n, result, rows ? v2.data() : nullptr, v2.size());
+    if (st == ANBN_OK)
+      for (size_t i = 0; i < v2.size(); ++i)
+        rows[i] = anbn_capacity_row{v2[i].n, v2[i].errors, v2[i].deterministic_errors, v2[i].positions};
+    return st;
+  });
+}
+
+anbn_status anbn_capacity_at(anbn_model *m, const int32_t *ns, size_t count, anbn_capacity_row_v2 *rows) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && ns && rows, "model, ns or rows is NULL");
+    for (size_t i = 0; i < count; ++i)
+      ANBN_CHECK_ARG(ns[i] >= 1 && ns[i] <= 1000000, "ns[%zu] = %d is not in 1..1e6", i, ns[i]);
+    ModelLock lock(m);
+    const int O = m->shape.output;
+    std::vector<float> logp;
+    std::vector<anbn_capacity_row_v2> out(count);  // nothing is written unless every n ran
+    for (size_t i = 0; i < count; ++i) {
+      const auto sq = language_sequence(m->cfg.language, ns[i]);
+      const size_t T = sq.size() - 1;
+      logp.resize(T * O);
+      forward(m, sq.data(), 1, int32_t(T), nullptr, nullptr, anbn_forward_out{logp.data(), nullptr, nullptr, nullptr});
+      const SeqScore sc = score(sq.data(), sq.size(), logp.data(), O);
+      out[i] = anbn_capacity_row_v2{ns[i], sc.errors, sc.det_errors, int32_t(T), float(sc.min_prob)};
+    }
+    std::copy(out.begin(), out.end(), rows);
     return ANBN_OK;
   });
 }

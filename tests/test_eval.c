@@ -50,6 +50,84 @@ static void test_counter_capacity(void **state) {
   anbn_destroy(m);
 }
 
+/* The exact counter stays right far beyond any scan; spot checks agree with
+ * the scan's rows where both look. */
+static void test_counter_spot_checks(void **state) {
+  (void)state;
+  anbn_model *m = counter_lstm();
+  enum { N = 40 };
+  anbn_capacity_row_v2 rows[N], spot[3];
+  anbn_capacity_result r;
+  assert_anbn_ok(anbn_capacity_v2(m, N, &r, rows, N));
+  const int32_t ns[3] = {7, 10000, 30000};
+  assert_anbn_ok(anbn_capacity_at(m, ns, 3, spot));
+  assert_memory_equal(&spot[0], &rows[6], sizeof spot[0]);
+  for (int i = 1; i < 3; ++i) {
+    assert_int_equal(spot[i].n, ns[i]);
+    assert_int_equal(spot[i].positions, 2 * ns[i] + 1);
+    assert_int_equal(spot[i].deterministic_errors, 0);
+    assert_int_equal(spot[i].errors, ns[i] - 1);
+    /* an exact counter is as sure at 3e4 as at 40 */
+    print_message("counter LSTM at n = %d: margin %.9f (n = %d: %.9f)\n", ns[i], (double)spot[i].min_prob, N,
+                  (double)rows[N - 1].min_prob);
+    assert_true(spot[i].min_prob > 0.5f);
+    assert_float_equal(spot[i].min_prob, rows[N - 1].min_prob, 1e-6);
+  }
+  /* bad n: an error, and rows untouched */
+  anbn_capacity_row_v2 keep = spot[0];
+  const int32_t bad[2] = {5, 0};
+  assert_anbn_status(anbn_capacity_at(m, bad, 2, spot), ANBN_ERR_INVALID_ARGUMENT);
+  assert_memory_equal(&spot[0], &keep, sizeof keep);
+  assert_anbn_status(anbn_capacity_at(m, NULL, 1, spot), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_capacity_v2(m, N, &r, rows, N - 1), ANBN_ERR_INVALID_ARGUMENT);
+  anbn_destroy(m);
+}
+
+/* The scan's per-n rows equal what a probe of each whole sequence gives,
+ * scored position by position with anbn_language_deterministic. */
+static void test_rows_match_probe(void **state) {
+  (void)state;
+  for (int cell = 0; cell < 3; ++cell) {
+    anbn_model *m = test_model((anbn_cell)cell, 3, 2, 11 + (uint64_t)cell);
+    enum { N = 70 }; /* more than one batch of the scan */
+    anbn_capacity_row_v2 rows[N];
+    anbn_capacity_result r;
+    assert_anbn_ok(anbn_capacity_v2(m, N, &r, rows, N));
+    double worst = 0;
+    for (int n = 1; n <= N; n += 3) {
+      int32_t seq[2 * N + 2];
+      size_t len;
+      assert_anbn_ok(anbn_language_sequence(ANBN_LANG_ANBN, n, seq, 2 * N + 2, &len));
+      float lp[(2 * N + 1) * 3];
+      anbn_probe_buffers b;
+      anbn_probe_buffers_init(&b);
+      b.log_probs = lp, b.log_probs_count = (2 * N + 1) * 3;
+      assert_anbn_ok(anbn_probe(m, seq, len - 1, &b));
+      int errors = 0, det_errors = 0;
+      double min_prob = 1.0;
+      for (size_t t = 0; t + 1 < len; ++t) {
+        const float *row = &lp[t * 3];
+        int best = 0;
+        for (int o = 1; o < 3; ++o) best = row[o] > row[best] ? o : best;
+        int det;
+        assert_anbn_ok(anbn_language_deterministic(ANBN_LANG_ANBN, seq, len, t, &det));
+        errors += best != seq[t + 1];
+        if (det) {
+          det_errors += best != seq[t + 1];
+          if (exp(row[seq[t + 1]]) < min_prob) min_prob = exp(row[seq[t + 1]]);
+        }
+      }
+      assert_int_equal(rows[n - 1].errors, errors);
+      assert_int_equal(rows[n - 1].deterministic_errors, det_errors);
+      const double d = fabs(rows[n - 1].min_prob - min_prob);
+      worst = d > worst ? d : worst;
+    }
+    print_message("%s: worst |min_prob(scan) - min_prob(probe)| = %.3g\n", anbn_cell_name((anbn_cell)cell), worst);
+    assert_true(worst <= 1e-6);
+    anbn_destroy(m);
+  }
+}
+
 static void test_counter_evaluate_and_probe(void **state) {
   (void)state;
   anbn_model *m = counter_lstm();
@@ -119,6 +197,18 @@ static void test_always_one(void **state) {
       assert_int_equal(rows[n - 1].errors, n + 1);            /* every 0 and the END */
       assert_int_equal(rows[n - 1].deterministic_errors, 2);  /* the first 0 and the END */
     }
+    /* v2 rows: the same counts, and the margin in closed form: the first 0
+     * and the END get p = 1 / (2 + e^5), the 1s 1 - 2 / (2 + e^5) */
+    anbn_capacity_row_v2 rows2[N];
+    anbn_capacity_result r2;
+    assert_anbn_ok(anbn_capacity_v2(m, N, &r2, rows2, N));
+    assert_int_equal(r2.capacity, r.capacity);
+    for (int n = 1; n <= N; ++n) {
+      assert_int_equal(rows2[n - 1].errors, rows[n - 1].errors);
+      assert_int_equal(rows2[n - 1].deterministic_errors, rows[n - 1].deterministic_errors);
+      assert_int_equal(rows2[n - 1].positions, rows[n - 1].positions);
+      assert_float_equal(rows2[n - 1].min_prob, 1.0 / (2.0 + exp(5.0)), 1e-7);
+    }
     /* without a table the scan stops at the first failure, same answer */
     assert_anbn_ok(anbn_capacity(m, N, &r, NULL, 0));
     assert_int_equal(r.first_failure, 1);
@@ -143,6 +233,8 @@ static void test_always_one(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_counter_capacity),
+      cmocka_unit_test(test_counter_spot_checks),
+      cmocka_unit_test(test_rows_match_probe),
       cmocka_unit_test(test_counter_evaluate_and_probe),
       cmocka_unit_test(test_always_one),
   };

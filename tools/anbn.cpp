@@ -121,16 +121,28 @@ void print_probe_table(anbn_model *m, anbn_language lang, int max_n, json *rows)
   }
 }
 
-json capacity_json(anbn_model *m, int max_n, anbn_capacity_result *res) {
-  std::vector<anbn_capacity_row> rows(static_cast<size_t>(max_n));
+json capacity_row_json(const anbn_capacity_row_v2 &r) {
+  return {{"n", r.n}, {"errors", r.errors}, {"deterministic_errors", r.deterministic_errors},
+          {"positions", r.positions}, {"min_prob", r.min_prob}};
+}
+
+// The scan of n = 1..max_n, its margin (the smallest probability given to a
+// right deterministic symbol over n = 1..capacity; null if capacity is 0) and
+// spot checks at the lengths in `at`.
+json capacity_json(anbn_model *m, int max_n, const std::vector<int32_t> &at, anbn_capacity_result *res) {
+  std::vector<anbn_capacity_row_v2> rows(static_cast<size_t>(max_n)), spots(at.size());
   res->struct_size = sizeof *res;
-  check(anbn_capacity(m, max_n, res, rows.data(), rows.size()), "capacity");
-  json per_n = json::array();
-  for (const auto &r : rows)
-    per_n.push_back({{"n", r.n}, {"errors", r.errors}, {"deterministic_errors", r.deterministic_errors},
-                     {"positions", r.positions}});
+  check(anbn_capacity_v2(m, max_n, res, rows.data(), rows.size()), "capacity");
+  if (!at.empty()) check(anbn_capacity_at(m, at.data(), at.size(), spots.data()), "spot checks");
+  json per_n = json::array(), spot = json::array();
+  double margin = 1.0;
+  for (const auto &r : rows) {
+    per_n.push_back(capacity_row_json(r));
+    if (r.n <= res->capacity) margin = std::min(margin, double(r.min_prob));
+  }
+  for (const auto &r : spots) spot.push_back(capacity_row_json(r));
   return json{{"capacity", res->capacity}, {"first_failure", res->first_failure}, {"max_n", res->max_n},
-              {"per_n", per_n}};
+              {"margin", res->capacity > 0 ? json(margin) : json(nullptr)}, {"per_n", per_n}, {"spot_checks", spot}};
 }
 
 json generate_json(anbn_model *m, size_t count, double temperature, uint64_t seed, size_t *valid_out) {
@@ -391,20 +403,29 @@ int cmd_probe(int argc, char **argv) {
 int cmd_capacity(int argc, char **argv) {
   std::vector<Option> o = {{"--model", "CKPT", "checkpoint", ""},
                            {"--max-n", "N", "test n = 1..N", "1000"},
-                           {"--json", "", "print {capacity, first_failure, per_n:[...]}", ""}};
+                           {"--at", "N[,N...]", "spot checks: single n far beyond the scan, e.g. 10000,30000", ""},
+                           {"--json", "", "print {capacity, first_failure, max_n, margin, per_n:[...], spot_checks:[...]}", ""}};
   o.insert(o.end(), kBackendOpt.begin(), kBackendOpt.end());
-  Args a("capacity --model CKPT [--max-n 1000] [--json]",
-         "The largest N such that every n <= N gets every deterministic position right.", o);
+  Args a("capacity --model CKPT [--max-n 1000] [--at 10000,30000] [--json]",
+         "The largest N such that every n <= N gets every deterministic position right, and the margin: the\n"
+         "smallest probability the model gives a right deterministic symbol for n <= N.  The 0^n prefix is run\n"
+         "once for all n.", o);
   if (!a.parse(argc, argv)) return 0;
   if (a.str("--model").empty()) throw Failure{"capacity needs --model CKPT", 2};
   ModelPtr m;
   load_model(a.str("--model"), a.str("--backend"), m);
   anbn_capacity_result r{};
-  const json j = capacity_json(m.m, int(a.integer("--max-n")), &r);
+  const std::vector<int32_t> at = parse_lengths(a.str("--at"), "--at");
+  const json j = capacity_json(m.m, int(a.integer("--max-n")), at, &r);
   if (a.flag("--json")) {
     std::printf("%s\n", j.dump().c_str());
   } else {
-    std::printf("capacity %d (first failure at n = %d; tested n = 1..%d)\n", r.capacity, r.first_failure, r.max_n);
+    std::printf("capacity %d (first failure at n = %d; tested n = 1..%d)", r.capacity, r.first_failure, r.max_n);
+    if (r.capacity > 0) std::printf(", margin %.6g", j["margin"].get<double>());
+    std::printf("\n");
+    for (const auto &row : j["spot_checks"])
+      std::printf("  n = %d: %s, margin %.6g\n", row["n"].get<int>(),
+                  row["deterministic_errors"].get<int>() ? "wrong" : "right", row["min_prob"].get<double>());
     int shown = 0;
     for (const auto &row : j["per_n"])
       if (row["deterministic_errors"].get<int>() > 0 && shown++ < 10)

@@ -92,6 +92,29 @@ void ProgressBar::finish() {
   if (tty) std::fprintf(stderr, "\r\033[K");
 }
 
+std::vector<std::string> split_commas(const std::string &spec) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start < spec.size();) {
+    size_t comma = spec.find(',', start);
+    if (comma == std::string::npos) comma = spec.size();
+    out.push_back(spec.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::vector<int32_t> parse_lengths(const std::string &spec, const std::string &what) {
+  std::vector<int32_t> out;
+  for (const std::string &part : split_commas(spec)) {
+    char *end = nullptr;
+    const long n = std::strtol(part.c_str(), &end, 10);
+    if (end == part.c_str() || *end || n < 1 || n > 1000000)
+      throw Failure{what + ": bad n '" + part + "' (each in 1..1000000, e.g. 10000,30000)", 2};
+    out.push_back(int32_t(n));
+  }
+  return out;
+}
+
 anbn_language language_arg(const Args &a) {
   anbn_language l;
   check(anbn_language_from_name(a.str("--language").c_str(), &l), "--language");

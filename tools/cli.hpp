@@ -73,6 +73,11 @@ struct ModelPtr {
   ~ModelPtr() { anbn_destroy(m); }
 };
 
+// "a,b,c" -> {"a", "b", "c"} ("" -> {}).
+std::vector<std::string> split_commas(const std::string &spec);
+// "10000,30000" -> {10000, 30000}; each in 1..1e6 ("" -> {}).  `what` names the option in errors.
+std::vector<int32_t> parse_lengths(const std::string &spec, const std::string &what);
+
 anbn_language language_arg(const Args &a);
 anbn_cell cell_arg(const Args &a);
 void load_model(const std::string &path, const std::string &backend, ModelPtr &out);

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "cli.hpp"
 
@@ -21,12 +22,7 @@ namespace {
 
 std::vector<uint64_t> parse_seeds(const std::string &spec) {
   std::vector<uint64_t> out;
-  size_t start = 0;
-  while (start < spec.size()) {
-    size_t comma = spec.find(',', start);
-    if (comma == std::string::npos) comma = spec.size();
-    const std::string part = spec.substr(start, comma - start);
-    start = comma + 1;
+  for (const std::string &part : split_commas(spec)) {
     char *end = nullptr;
     const unsigned long long a = std::strtoull(part.c_str(), &end, 10);
     if (end == part.c_str()) throw Failure{"--seeds: bad range '" + part + "' (e.g. 0-29 or 1,4,7)", 2};
@@ -51,6 +47,7 @@ struct SweepConfig {
   int epochs, max_n;
   std::pair<int, int> valid;
   std::vector<int32_t> spot_n{10000, 30000};
+  std::string spot_backend;  // "" = the training backend
   // Options one would try to make the network count exactly; all off by default.
   double forget_bias = std::nan("");  // LSTM: forget rows of bias_ih (bias_hh's set to 0)
   std::string schedule = "constant";  // constant | linear | cosine, from lr to lr_final
@@ -83,56 +80,40 @@ struct Scan {
   int32_t capacity = 0;
   std::vector<int32_t> failures;  // first five failing n
   int accepted = 0;               // n in 1..max_n with every deterministic position right
+  double margin = 1.0;            // smallest probability of a right deterministic symbol, n <= capacity
 };
 
 Scan scan(anbn_model *m, int max_n) {
-  std::vector<anbn_capacity_row> rows(static_cast<size_t>(max_n));
+  std::vector<anbn_capacity_row_v2> rows(static_cast<size_t>(max_n));
   anbn_capacity_result r{};
-  check(anbn_capacity(m, max_n, &r, rows.data(), rows.size()), "capacity");
+  check(anbn_capacity_v2(m, max_n, &r, rows.data(), rows.size()), "capacity");
   Scan s;
   s.capacity = r.capacity;
   for (const auto &row : rows) {
     if (row.deterministic_errors == 0) s.accepted++;
     else if (s.failures.size() < 5) s.failures.push_back(row.n);
+    if (row.n <= r.capacity) s.margin = std::min(s.margin, double(row.min_prob));
   }
   return s;
 }
 
-// One long sequence: right at every deterministic position?  And the smallest
-// probability given to a correct deterministic symbol (the margin).
-std::pair<bool, double> check_long(anbn_model *m, anbn_language lang, int32_t n, int O) {
-  size_t len = 0;
-  anbn_language_sequence(lang, n, nullptr, 0, &len);
-  std::vector<int32_t> seq(len);
-  check(anbn_language_sequence(lang, n, seq.data(), len, &len), "sequence");
-  std::vector<float> lp((len - 1) * size_t(O));
-  anbn_probe_buffers b;
-  anbn_probe_buffers_init(&b);
-  b.log_probs = lp.data(), b.log_probs_count = lp.size();
-  check(anbn_probe(m, seq.data(), len - 1, &b), "probe");
-  bool ok = true;
-  double margin = 1.0;
-  for (size_t t = 0; t + 1 < len; ++t) {
-    int det = 0;
-    anbn_language_deterministic(lang, seq.data(), len, t, &det);
-    if (!det) continue;
-    const float *row = &lp[t * size_t(O)];
-    margin = std::min(margin, std::exp(double(row[seq[t + 1]])));
-    for (int o = 0; o < O; ++o) ok = ok && (o == seq[t + 1] || row[o] < row[seq[t + 1]]);
-  }
-  return {ok, margin};
+// Single lengths: how many are right at every deterministic position, and
+// the smallest probability given to a right deterministic symbol over them.
+std::vector<anbn_capacity_row_v2> check_lengths(anbn_model *m, const std::vector<int32_t> &ns) {
+  std::vector<anbn_capacity_row_v2> rows(ns.size());
+  if (!ns.empty()) check(anbn_capacity_at(m, ns.data(), ns.size(), rows.data()), "spot checks");
+  return rows;
 }
 
 // How well the model does on the validation range: how many n it gets fully
 // right, then (to break ties once that saturates) the smallest probability it
 // gives a correct deterministic symbol there.  Compared lexicographically.
-std::pair<int, double> valid_score(anbn_model *m, anbn_language lang, std::pair<int, int> range, int O) {
+std::pair<int, double> valid_score(anbn_model *m, const std::vector<int32_t> &valid_ns) {
   int ok = 0;
   double margin = 1.0;
-  for (int n = range.first; n <= range.second; ++n) {
-    const auto r = check_long(m, lang, n, O);
-    ok += r.first;
-    margin = std::min(margin, r.second);
+  for (const auto &r : check_lengths(m, valid_ns)) {
+    ok += r.deterministic_errors == 0;
+    margin = std::min(margin, double(r.min_prob));
   }
   return {ok, margin};
 }
@@ -167,6 +148,8 @@ json run_one(const SweepConfig &c, uint64_t seed) {
   info.struct_size = sizeof info;
   check(anbn_model_get_info(m.m, &info), "model info");
   std::vector<std::pair<std::string, std::vector<float>>> best_params;
+  std::vector<int32_t> valid_ns;
+  for (int n = c.valid.first; n <= c.valid.second; ++n) valid_ns.push_back(n);
   double seconds = 0;
   for (int e = 0; e < c.epochs; ++e) {
     if (c.schedule != "constant") {
@@ -180,7 +163,7 @@ json run_one(const SweepConfig &c, uint64_t seed) {
     st.struct_size = sizeof st;
     check(anbn_train_epoch(m.m, corpus.train, nullptr, nullptr, &st), "training");
     seconds += st.seconds;
-    const auto score = valid_score(m.m, cfg.language, c.valid, info.output_size);
+    const auto score = valid_score(m.m, valid_ns);
     if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
   }
   if (c.patience > 0)  // early stopping ends on the best epoch's model
@@ -192,22 +175,28 @@ json run_one(const SweepConfig &c, uint64_t seed) {
     check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
   const Scan best = (best_epoch == epochs_run - 1 || c.patience > 0) ? final_scan : scan(m.m, c.max_n);
   // Spot checks far beyond the test range, only for a model that passed it.
+  // Spot checks far beyond the test range, only for a model that passed it,
+  // on --spot-backend when given (a float32 backend has PyTorch's rounding:
+  // there a saturated gate is exactly 1, in ref's float64 it leaks).
   auto spot_checks = [&](const Scan &s) {
     json spots = json::object();
-    if (s.capacity >= c.max_n)
-      for (int32_t n : c.spot_n) {
-        const auto r = check_long(m.m, cfg.language, n, info.output_size);
-        spots[std::to_string(n)] = {{"correct", r.first}, {"margin", r.second}};
-      }
+    if (s.capacity < c.max_n) return spots;
+    ModelPtr other;
+    if (!c.spot_backend.empty()) {
+      anbn_config oc = cfg;
+      oc.backend = c.spot_backend.c_str();
+      check(anbn_create(&oc, &other.m), "creating the --spot-backend model");
+      for (const auto &[name, values] : snapshot(m.m))
+        check(anbn_param_set(other.m, name.c_str(), values.data(), values.size()), "parameters");
+    }
+    for (const auto &r : check_lengths(other.m ? other.m : m.m, c.spot_n))
+      spots[std::to_string(r.n)] = {{"correct", r.deterministic_errors == 0}, {"margin", r.min_prob}};
     return spots;
   };
   const json best_spots = spot_checks(best);  // the model holds the best epoch's parameters now
-  // Back to the final model: its margin over n = 1..capacity and its spot checks.
+  // Back to the final model for its spot checks.
   for (const auto &[name, values] : final_params)
     check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
-  double margin = 1.0;
-  for (int n = 1; n <= std::min(c.max_n, final_scan.capacity); ++n)
-    margin = std::min(margin, check_long(m.m, cfg.language, n, info.output_size).second);
   const json spots = spot_checks(final_scan);
   return json{{"seed", seed},
               {"capacity", final_scan.capacity},
@@ -219,7 +208,7 @@ json run_one(const SweepConfig &c, uint64_t seed) {
               {"best_capacity", best.capacity},
               {"best_spot_checks", best_spots},
               {"epochs_run", epochs_run},
-              {"margin", final_scan.capacity > 0 ? json(margin) : json(nullptr)},
+              {"margin", final_scan.capacity > 0 ? json(final_scan.margin) : json(nullptr)},
               {"spot_checks", spots},
               {"train_seconds", seconds}};
 }
@@ -229,6 +218,20 @@ double quantile(std::vector<double> v, double q) {
   const double pos = q * double(v.size() - 1);
   const size_t lo = size_t(std::floor(pos)), hi = size_t(std::ceil(pos));
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
+}
+
+// How many runs were right at each spot-check n ({"10000": k, ...}).
+json spot_counts(const std::vector<json> &runs, const char *key, const std::vector<int32_t> &ns) {
+  json out = json::object();
+  for (int32_t n : ns) {
+    int k = 0;
+    for (const auto &r : runs) {
+      const auto it = r[key].find(std::to_string(n));
+      k += it != r[key].end() && (*it)["correct"].get<bool>();
+    }
+    out[std::to_string(n)] = k;
+  }
+  return out;
 }
 
 json summarize(const std::vector<json> &runs, const char *key) {
@@ -263,6 +266,8 @@ int cmd_sweep(int argc, char **argv) {
           {"--jobs", "N", "runs at once (threads)", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
           {"--valid-range", "A-B", "n range on which the best epoch is chosen", "11-20"},
           {"--max-n", "N", "capacity is tested for n = 1..N", "1000"},
+          {"--spot", "N[,N...]", "single n checked for runs that pass 1..--max-n", "10000,30000"},
+          {"--spot-backend", "B", "run the spot checks on this backend (the trained parameters copied)", "--backend"},
           {"--results", "FILE", "append one JSON line per finished run; resume from it", ""},
           {"--forget-bias", "B", "LSTM: start the forget gate's bias at B (bias_ih rows; bias_hh rows 0)", "off"},
           {"--lr-schedule", "S", "constant, linear or cosine, from --lr to --lr-final over the epochs", "constant"},
@@ -284,6 +289,8 @@ int cmd_sweep(int argc, char **argv) {
   c.epochs = int(a.integer("--epochs"));
   c.max_n = int(a.integer("--max-n"));
   c.valid = parse_range(a.str("--valid-range"));
+  c.spot_n = parse_lengths(a.str("--spot"), "--spot");
+  c.spot_backend = a.has("--spot-backend") ? a.str("--spot-backend") : "";
   if (c.epochs < 1 || c.max_n < c.valid.second)
     throw Failure{"need --epochs >= 1 and --max-n >= the end of --valid-range", 2};
   if (a.has("--forget-bias")) {
@@ -302,7 +309,8 @@ int cmd_sweep(int argc, char **argv) {
                     {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n},
                     {"backend", c.backend}, {"forget_bias", std::isnan(c.forget_bias) ? json(nullptr) : json(c.forget_bias)},
                     {"lr_schedule", c.schedule}, {"lr_final", c.lr_final}, {"patience", c.patience},
-                    {"clip", double(c.model.clip_norm)}};
+                    {"clip", double(c.model.clip_norm)}, {"spot", c.spot_n},
+                    {"spot_backend", c.spot_backend.empty() ? c.backend : c.spot_backend}};
 
   // Resume: runs of this configuration already in the results file.
   std::vector<json> runs;
@@ -364,8 +372,11 @@ int cmd_sweep(int argc, char **argv) {
   std::sort(runs.begin(), runs.end(), [](const json &x, const json &y) { return x["seed"] < y["seed"]; });
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const json summary = summarize(runs, "capacity"), best = summarize(runs, "best_capacity");
+  const json spot_right{{"final", spot_counts(runs, "spot_checks", c.spot_n)},
+                        {"best", spot_counts(runs, "best_spot_checks", c.spot_n)}};
   if (js) {
     std::printf("%s\n", json{{"config", config}, {"runs", runs}, {"summary", summary}, {"summary_best", best},
+                             {"spot_right", spot_right},
                              {"wall_seconds", wall}, {"resumed", done.size()}}
                             .dump(2)
                             .c_str());
@@ -373,12 +384,16 @@ int cmd_sweep(int argc, char **argv) {
   }
   std::printf("\n%zu runs (%zu resumed) in %.1f s on %s, %d at a time\n", runs.size(), done.size(), wall,
               c.backend.c_str(), jobs);
-  std::printf("%-14s %6s %6s %7s %6s %6s %7s %8s %9s\n", "", "min", "q1", "median", "q3", "max", "K>=20", "K>=100",
-              "K>=1000");
-  for (const auto &[label, s] : {std::pair<const char *, const json &>{"final epoch", summary}, {"best epoch", best}})
-    std::printf("%-14s %6.0f %6.1f %7.1f %6.1f %6.0f %7.2f %8.2f %9.2f\n", label, s["min"].get<double>(),
+  std::printf("%-14s %6s %6s %7s %6s %6s %7s %8s %9s  right at (on %s)\n", "", "min", "q1", "median", "q3", "max",
+              "K>=20", "K>=100", "K>=1000", config["spot_backend"].get<std::string>().c_str());
+  for (const auto &[label, s, spots] : {std::tuple<const char *, const json &, const json &>{"final epoch", summary, spot_right["final"]},
+                                        {"best epoch", best, spot_right["best"]}}) {
+    std::printf("%-14s %6.0f %6.1f %7.1f %6.1f %6.0f %7.2f %8.2f %9.2f ", label, s["min"].get<double>(),
                 s["q1"].get<double>(), s["median"].get<double>(), s["q3"].get<double>(), s["max"].get<double>(),
                 s["frac_ge_20"].get<double>(), s["frac_ge_100"].get<double>(), s["frac_ge_1000"].get<double>());
+    for (const auto &[n, k] : spots.items()) std::printf(" n=%s: %d/%zu", n.c_str(), k.get<int>(), runs.size());
+    std::printf("\n");
+  }
   return 0;
 }
 

@@ -10,13 +10,14 @@
 
 #include "anbn/backend.h"
 #include "../plugin_util.hpp"
+#include "ref_math.hpp"
 
 namespace {
 
 using std::size_t;
 using Vec = std::vector<double>;
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+using ref_math::sigmoid;
 
 using anbn_plugin::set_err;
 
@@ -107,20 +108,20 @@ struct Ctx {
         affine(ly.whh, ly.bhh, GH, H, hp, ah.data());                         // (G*H)
         for (int j = 0; j < H; ++j) {
           if (d.cell == ANBN_CELL_RNN_TANH) {
-            h[j] = a[j] = std::tanh(ai[j] + ah[j]);
+            h[j] = a[j] = ref_math::tanh(ai[j] + ah[j]);
             c[j] = 0.0;
           } else if (d.cell == ANBN_CELL_LSTM) {
             const double ig = sigmoid(ai[j] + ah[j]), fg = sigmoid(ai[H + j] + ah[H + j]);
-            const double gg = std::tanh(ai[2 * H + j] + ah[2 * H + j]);
+            const double gg = ref_math::tanh(ai[2 * H + j] + ah[2 * H + j]);
             const double og = sigmoid(ai[3 * H + j] + ah[3 * H + j]);
             c[j] = fg * cp[j] + ig * gg;
-            aux[j] = std::tanh(c[j]);
+            aux[j] = ref_math::tanh(c[j]);
             h[j] = og * aux[j];
             a[j] = ig, a[H + j] = fg, a[2 * H + j] = gg, a[3 * H + j] = og;
           } else {  // GRU
             const double r = sigmoid(ai[j] + ah[j]), z = sigmoid(ai[H + j] + ah[H + j]);
             aux[j] = ah[2 * H + j];  // W_hn h' + b_hn
-            const double n = std::tanh(ai[2 * H + j] + r * aux[j]);
+            const double n = ref_math::tanh(ai[2 * H + j] + r * aux[j]);
             h[j] = (1.0 - z) * n + z * hp[j];
             c[j] = 0.0;
             a[j] = r, a[H + j] = z, a[2 * H + j] = n;
@@ -135,9 +136,114 @@ struct Ctx {
       double mx = z[0];
       for (int o = 1; o < O; ++o) mx = z[o] > mx ? z[o] : mx;
       double s = 0.0;
-      for (int o = 0; o < O; ++o) s += std::exp(z[o] - mx);
-      const double lse = mx + std::log(s);
+      for (int o = 0; o < O; ++o) s += ref_math::exp(z[o] - mx);
+      const double lse = mx + ref_math::log(s);
       for (int o = 0; o < O; ++o) z[o] -= lse;
+    }
+  }
+
+  // Forward of B sequences in lockstep, one lane per sequence, nothing kept
+  // for backward: what evaluation, probing and capacity scans run.  The same
+  // arithmetic in the same order as forward_seq (so the same bits); the
+  // loops over lanes are innermost so that they vectorize.
+  Vec proj, hs, cs, ail, ahl, actl, zl;  // (V, G*H); per layer (H, B) x2; (G*H, B) x3; (O+2, B)
+  // Built for AVX-512, AVX2 and the baseline; the loader picks one (ifunc).
+  // No FMA in any of them (-ffp-contract=off): the same bits on each.
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+  void forward_lanes(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out) {
+    const int GH = G * H;
+    const size_t nb = size_t(B);
+    proj.resize(size_t(V) * GH);  // layer 0's b_ih + W_ih e for each token: the input is an embedding row
+    Vec e(static_cast<size_t>(E));
+    for (int v = 0; v < V; ++v) {
+      for (int k = 0; k < E; ++k) e[k] = p[emb + size_t(v) * E + k];
+      affine(layers[0].wih, layers[0].bih, GH, E, e.data(), &proj[size_t(v) * GH]);
+    }
+    hs.resize(size_t(L) * H * nb), cs.resize(hs.size()), ail.resize(size_t(GH) * nb), ahl.resize(ail.size()), actl.resize(ail.size());
+    zl.resize(size_t(O + 2) * nb);
+    for (int l = 0; l < L; ++l)  // (layers, B, H) -> (layers, H, B)
+      for (int j = 0; j < H; ++j)
+        for (size_t b = 0; b < nb; ++b) {
+          const size_t src = (size_t(l) * nb + b) * H + j, dst = (size_t(l) * H + j) * nb + b;
+          hs[dst] = h0 ? h0[src] : 0.0, cs[dst] = c0 ? c0[src] : 0.0;
+        }
+    for (int t = 0; t < T; ++t) {
+      for (int l = 0; l < L; ++l) {
+        const Layer &ly = layers[l];
+        double *__restrict ai = ail.data(), *__restrict ah = ahl.data();
+        double *__restrict h = &hs[size_t(l) * H * nb], *__restrict c = &cs[size_t(l) * H * nb];
+        for (int g = 0; g < GH; ++g) {  // (G*H, B) input and recurrent pre-activations
+          if (l == 0) {
+            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = proj[size_t(x[b * T + t]) * GH + g];
+          } else {
+            const double *__restrict below = &hs[size_t(l - 1) * H * nb];
+            const float *w = &p[ly.wih + size_t(g) * H];
+            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = p[ly.bih + g];
+            for (int k = 0; k < H; ++k)
+              for (size_t b = 0; b < nb; ++b) ai[g * nb + b] += double(w[k]) * below[k * nb + b];
+          }
+          const float *w = &p[ly.whh + size_t(g) * H];
+          for (size_t b = 0; b < nb; ++b) ah[g * nb + b] = p[ly.bhh + g];
+          for (int k = 0; k < H; ++k)
+            for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k]) * h[k * nb + b];
+        }
+        double *__restrict act = actl.data();  // (G*H, B) gate activations
+        for (int j = 0; j < H; ++j) {  // the cell, in place: every gate above read the old h
+          double *__restrict hj = h + j * nb, *__restrict cj = c + j * nb;
+          const double *ai0 = ai + j * nb, *ah0 = ah + j * nb, *ai1 = ai + (H + j) * nb, *ah1 = ah + (H + j) * nb;
+          const double *ai2 = ai + (2 * H + j) * nb, *ah2 = ah + (2 * H + j) * nb;
+          double *__restrict a0 = act + j * nb, *__restrict a1 = act + (H + j) * nb;
+          double *__restrict a2 = act + (2 * H + j) * nb;
+          // One loop per gate: each vectorizes (one loop for all of them does not).
+          if (d.cell == ANBN_CELL_RNN_TANH) {
+            for (size_t b = 0; b < nb; ++b) hj[b] = ref_math::tanh(ai0[b] + ah0[b]);
+          } else if (d.cell == ANBN_CELL_LSTM) {
+            const double *ai3 = ai + (3 * H + j) * nb, *ah3 = ah + (3 * H + j) * nb;
+            double *__restrict a3 = act + (3 * H + j) * nb;
+            for (size_t b = 0; b < nb; ++b) a0[b] = sigmoid(ai0[b] + ah0[b]);         // i
+            for (size_t b = 0; b < nb; ++b) a1[b] = sigmoid(ai1[b] + ah1[b]);         // f
+            for (size_t b = 0; b < nb; ++b) a2[b] = ref_math::tanh(ai2[b] + ah2[b]);  // g
+            for (size_t b = 0; b < nb; ++b) a3[b] = sigmoid(ai3[b] + ah3[b]);         // o
+            for (size_t b = 0; b < nb; ++b) cj[b] = a1[b] * cj[b] + a0[b] * a2[b];
+            for (size_t b = 0; b < nb; ++b) hj[b] = a3[b] * ref_math::tanh(cj[b]);
+          } else {  // GRU
+            for (size_t b = 0; b < nb; ++b) a0[b] = sigmoid(ai0[b] + ah0[b]);                 // r
+            for (size_t b = 0; b < nb; ++b) a1[b] = sigmoid(ai1[b] + ah1[b]);                 // z
+            for (size_t b = 0; b < nb; ++b) a2[b] = ref_math::tanh(ai2[b] + a0[b] * ah2[b]);  // n
+            for (size_t b = 0; b < nb; ++b) hj[b] = (1.0 - a1[b]) * a2[b] + a1[b] * hj[b];
+          }
+        }
+        if (out.gates && G > 1)
+          for (size_t b = 0; b < nb; ++b)
+            for (int g = 0; g < GH; ++g) out.gates[((b * T + t) * L + l) * GH + g] = float(act[g * nb + b]);
+      }
+      if (out.log_probs) {  // (O, B) = log_softmax(W_fc h + b_fc)
+        const double *__restrict h = &hs[size_t(L - 1) * H * nb];
+        double *__restrict z = zl.data();
+        for (int o = 0; o < O; ++o) {
+          for (size_t b = 0; b < nb; ++b) z[o * nb + b] = p[fcb + o];
+          for (int j = 0; j < H; ++j)
+            for (size_t b = 0; b < nb; ++b) z[o * nb + b] += double(p[fcw + size_t(o) * H + j]) * h[j * nb + b];
+        }
+        double *__restrict mx = &zl[size_t(O) * nb], *__restrict sum = mx + nb;  // (B) each
+        for (size_t b = 0; b < nb; ++b) mx[b] = z[b];
+        for (int o = 1; o < O; ++o)
+          for (size_t b = 0; b < nb; ++b) mx[b] = z[o * nb + b] > mx[b] ? z[o * nb + b] : mx[b];
+        for (size_t b = 0; b < nb; ++b) sum[b] = 0.0;
+        for (int o = 0; o < O; ++o)
+          for (size_t b = 0; b < nb; ++b) sum[b] += ref_math::exp(z[o * nb + b] - mx[b]);
+        for (size_t b = 0; b < nb; ++b) mx[b] += ref_math::log(sum[b]);  // now the log-sum-exp
+        for (int o = 0; o < O; ++o)
+          for (size_t b = 0; b < nb; ++b) out.log_probs[(b * T + t) * O + o] = float(z[o * nb + b] - mx[b]);
+      }
+      if (out.hidden || out.cell)
+        for (size_t b = 0; b < nb; ++b)
+          for (int l = 0; l < L; ++l)
+            for (int j = 0; j < H; ++j) {
+              const size_t dst = ((b * T + t) * L + l) * H + j, src = (size_t(l) * H + j) * nb + b;
+              if (out.hidden) out.hidden[dst] = float(hs[src]);
+              if (out.cell) out.cell[dst] = float(cs[src]);
+            }
     }
   }
 
@@ -152,7 +258,7 @@ struct Ctx {
     for (int t = 0; t < T; ++t) {
       const double *lp = &C.logp[size_t(t) * O], *h = &C.h[L - 1][size_t(t + 1) * H];
       nll -= lp[y[t]];
-      for (int o = 0; o < O; ++o) dz[o] = (std::exp(lp[o]) - (o == y[t] ? 1.0 : 0.0)) * scale;
+      for (int o = 0; o < O; ++o) dz[o] = (ref_math::exp(lp[o]) - (o == y[t] ? 1.0 : 0.0)) * scale;
       for (int o = 0; o < O; ++o) {
         grad[fcb + o] += dz[o];
         for (int j = 0; j < H; ++j) {
@@ -355,34 +461,8 @@ anbn_status ref_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t 
 
 anbn_status ref_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t T, const float *h0,
                         const float *c0, const anbn_forward_out *out, char *err, size_t len) {
-  Ctx *c = cast(cx);
-  const int H = c->H, L = c->L, GH = c->G * c->H, O = c->O;
   try {
-    Vec hd(size_t(L) * H), cd(size_t(L) * H);
-    for (int b = 0; b < B; ++b) {
-      for (int l = 0; l < L; ++l)  // (layers, B, H) -> this sequence's (layers, H)
-        for (int j = 0; j < H; ++j) {
-          hd[size_t(l) * H + j] = h0 ? h0[(size_t(l) * B + b) * H + j] : 0.0;
-          cd[size_t(l) * H + j] = c0 ? c0[(size_t(l) * B + b) * H + j] : 0.0;
-        }
-      c->forward_seq(x + size_t(b) * T, T, hd.data(), cd.data());
-      const Cache &C = c->cache;
-      for (int t = 0; t < T; ++t) {
-        const size_t bt = size_t(b) * T + t;
-        if (out->log_probs)
-          for (int o = 0; o < O; ++o) out->log_probs[bt * O + o] = float(C.logp[size_t(t) * O + o]);
-        for (int l = 0; l < L; ++l)
-          for (int j = 0; j < H; ++j) {
-            const size_t dst = (bt * L + l) * H + j, src = size_t(t + 1) * H + j;
-            if (out->hidden) out->hidden[dst] = float(C.h[l][src]);
-            if (out->cell) out->cell[dst] = float(C.c[l][src]);
-          }
-        if (out->gates)
-          for (int l = 0; l < L; ++l)
-            for (int g = 0; g < GH; ++g)
-              out->gates[(bt * L + l) * GH + g] = float(C.act[l][size_t(t) * GH + g]);
-      }
-    }
+    cast(cx)->forward_lanes(x, B, T, h0, c0, *out);
   } catch (const std::bad_alloc &) {
     return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
   }

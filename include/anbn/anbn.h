@@ -376,9 +376,29 @@ typedef struct anbn_capacity_result {
 /* Tests n = 1..max_n of the model's language.  rows (may be NULL) receives
  * one row per n (rows_count >= max_n); without rows the scan stops at the
  * first failure.  The 0^n prefix is run once and shared by every n.  Returns INVALID_ARGUMENT for
- * max_n < 1 or a too-small rows buffer. */
+ * max_n < 1 or a too-small rows buffer.  Kept for programs built against 0.1;
+ * anbn_capacity_v2 adds each n's margin. */
 ANBN_API anbn_status anbn_capacity(anbn_model *model, int32_t max_n, anbn_capacity_result *result,
                                    anbn_capacity_row *rows, size_t rows_count);
+
+typedef struct anbn_capacity_row_v2 {
+  int32_t n;
+  int32_t errors;               /* argmax errors at every position (the seed's Diff) */
+  int32_t deterministic_errors;
+  int32_t positions;
+  float min_prob;               /* the margin: smallest probability given to the right symbol
+                                   at a deterministic position (1 if it gave them all 1) */
+} anbn_capacity_row_v2;
+
+/* As anbn_capacity, with rows that carry each n's margin (since 0.2). */
+ANBN_API anbn_status anbn_capacity_v2(anbn_model *model, int32_t max_n, anbn_capacity_result *result,
+                                      anbn_capacity_row_v2 *rows, size_t rows_count);
+
+/* Spot checks far beyond a scan (n = 1e4, 3e4): one forward of each n's whole
+ * sequence, its row into rows[i] (count rows).  Returns INVALID_ARGUMENT for
+ * an n outside 1..1e6; nothing is written unless every n ran.  (Since 0.2.) */
+ANBN_API anbn_status anbn_capacity_at(anbn_model *model, const int32_t *ns, size_t count,
+                                      anbn_capacity_row_v2 *rows);
 
 /* --------------------------------------------------------------- generate -- */
 

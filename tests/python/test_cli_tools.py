@@ -92,3 +92,24 @@ def test_diagnose_lstm(tmp_path):
         assert 0 <= d[k]["zeros"] <= 1 and 0 <= d[k]["ones"] <= 1
     assert set(d["delta_zeros"]) == {"mean", "std"}
     assert "counter:" in run_cli("diagnose", "--model", ckpt)
+
+
+def test_sweep_spot_checks_on_another_backend():
+    """--spot-backend copies the trained parameters to another backend for the
+    spot checks; at small n its verdicts are the training backend's."""
+    def run(*extra):
+        r = subprocess.run([CLI, "sweep", "--backend", "ref", "--cell", "lstm", "--seeds", "0-3", "--epochs", "2",
+                            "--valid-range", "1-1", "--max-n", "1", "--spot", "2,3,40", *extra, "--json"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+    a, b = run(), run("--spot-backend", "onednn")
+    assert a["config"]["spot_backend"] == "ref" and b["config"]["spot_backend"] == "onednn"
+    checked = [r for r in a["runs"] if r["capacity"] >= 1]
+    assert checked, "no run passed n = 1: nothing was spot-checked"
+    for ra, rb in zip(a["runs"], b["runs"]):
+        assert ra["capacity"] == rb["capacity"] and set(ra["spot_checks"]) == set(rb["spot_checks"])
+        for n, s in ra["spot_checks"].items():
+            assert s["correct"] == rb["spot_checks"][n]["correct"] and abs(s["margin"] - rb["spot_checks"][n]["margin"]) < 1e-4
+    for n in ("2", "3", "40"):
+        assert a["spot_right"]["final"][n] == sum(r["spot_checks"].get(n, {}).get("correct", False) for r in a["runs"])

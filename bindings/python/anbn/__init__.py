@@ -298,13 +298,20 @@ class Probe:
 class Capacity:
     """capacity: largest N with every n <= N right at all deterministic
     positions; first_failure: smallest failing n (0: none up to max_n);
-    per-n arrays n, errors (the seed's Diff), deterministic_errors."""
+    per-n arrays n, errors (the seed's Diff), deterministic_errors and
+    min_prob (the smallest probability given to a right deterministic
+    symbol); margin: min_prob's minimum over n <= capacity (None if 0)."""
     capacity: int
     first_failure: int
     max_n: int
     n: np.ndarray
     errors: np.ndarray
     deterministic_errors: np.ndarray
+    min_prob: np.ndarray
+
+    @property
+    def margin(self) -> Optional[float]:
+        return float(self.min_prob[:self.capacity].min()) if self.capacity > 0 else None
 
 
 @dataclasses.dataclass
@@ -552,14 +559,36 @@ class Model(_Handle):
         return Probe(t, lp, h, c, g, i["cell"])
 
     def capacity(self, max_n: int = 1000) -> Capacity:
-        """Tests n = 1..max_n at every deterministic position."""
-        rows = (_lib.CapacityRow * max(max_n, 1))()
+        """Tests n = 1..max_n at every deterministic position (the 0^n
+        prefix is run once for all n)."""
+        rows = (_lib.CapacityRowV2 * max(max_n, 1))()
         r = _lib.CapacityResult()
         r.struct_size = ctypes.sizeof(r)
-        _check(lib.anbn_capacity(self._handle(), max_n, ctypes.byref(r), rows, max_n))
-        arr = np.ctypeslib.as_array(rows)[:max_n] if max_n > 0 else np.zeros(0)
+        _check(lib.anbn_capacity_v2(self._handle(), max_n, ctypes.byref(r), rows, max_n))
+        arr = np.ctypeslib.as_array(rows)[:max_n]
         return Capacity(r.capacity, r.first_failure, r.max_n, np.array(arr["n"]), np.array(arr["errors"]),
-                        np.array(arr["deterministic_errors"]))
+                        np.array(arr["deterministic_errors"]), np.array(arr["min_prob"]))
+
+    def capacity_at(self, ns: Sequence[int]) -> List[dict]:
+        """Spot checks far beyond a scan: for each n its whole sequence, as
+        dicts {n, errors, deterministic_errors, positions, min_prob, correct}."""
+        t = _int32_array(ns)
+        rows = (_lib.CapacityRowV2 * max(len(t), 1))()
+        _check(lib.anbn_capacity_at(self._handle(), _iptr(t), len(t), rows))
+        out = []
+        for r in rows[:len(t)]:
+            out.append({"n": r.n, "errors": r.errors, "deterministic_errors": r.deterministic_errors,
+                        "positions": r.positions, "min_prob": float(r.min_prob),
+                        "correct": r.deterministic_errors == 0})
+        return out
+
+    def diagnose(self, n: int = 20) -> dict:
+        """How the model counts (the same dict as `anbn diagnose --json`):
+        LSTM/GRU the unit that best tracks the count along START 0^n 1^n,
+        its per-step change in each phase and the lowest keep/write gates;
+        tanh RNN the 0-phase fixed point and its Jacobian's eigenvalues."""
+        from ._diagnose import diagnose
+        return diagnose(self, n)
 
     def generate(self, count: int = 10, temperature: float = 1.0, seed: int = 0, max_len: int = 200) -> Generated:
         """Samples from START until END; temperature 0 is greedy."""

@@ -72,6 +72,11 @@ class CapacityRow(ctypes.Structure):
     _fields_ = [("n", c_int32), ("errors", c_int32), ("deterministic_errors", c_int32), ("positions", c_int32)]
 
 
+class CapacityRowV2(ctypes.Structure):
+    _fields_ = [("n", c_int32), ("errors", c_int32), ("deterministic_errors", c_int32), ("positions", c_int32),
+                ("min_prob", ctypes.c_float)]
+
+
 class CapacityResult(ctypes.Structure):
     _fields_ = [("struct_size", c_size), ("capacity", c_int32), ("first_failure", c_int32), ("max_n", c_int32)]
 
@@ -151,6 +156,8 @@ _sigs = {
     "anbn_probe_buffers_init": (None, [P(ProbeBuffers)]),
     "anbn_probe": (_st, [ctypes.c_void_p, c_int32_p, c_size, P(ProbeBuffers)]),
     "anbn_capacity": (_st, [ctypes.c_void_p, c_int32, P(CapacityResult), P(CapacityRow), c_size]),
+    "anbn_capacity_v2": (_st, [ctypes.c_void_p, c_int32, P(CapacityResult), P(CapacityRowV2), c_size]),
+    "anbn_capacity_at": (_st, [ctypes.c_void_p, c_int32_p, c_size, P(CapacityRowV2)]),
     "anbn_generate_config_init": (None, [P(GenerateConfig)]),
     "anbn_generate": (_st, [ctypes.c_void_p, P(GenerateConfig), P(ctypes.c_void_p), P(c_size)]),
     "anbn_param_count": (_st, [ctypes.c_void_p, P(c_size)]),

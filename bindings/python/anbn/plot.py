@@ -6,6 +6,7 @@ given path=, also writes it as a PNG.
     anbn.plot.hidden_trajectory(model, n_values=[3, 6, 9], path="hidden.png")
     anbn.plot.probe_heatmap(model.probe(anbn.language_sequence(8)[:-1]), path="probe.png")
     anbn.plot.capacity(model.capacity(max_n=60), path="capacity.png")
+    anbn.plot.counter(model, n=20, path="counter.png")   # uses model.diagnose()
 """
 from typing import Optional, Sequence
 
@@ -15,7 +16,7 @@ import matplotlib.pyplot as plt  # headless machines fall back to Agg by themsel
 
 from . import Capacity, Model, Probe, language_sequence  # noqa: E402
 
-__all__ = ["loss_curves", "hidden_trajectory", "probe_heatmap", "capacity"]
+__all__ = ["loss_curves", "hidden_trajectory", "probe_heatmap", "capacity", "counter"]
 
 
 def _finish(fig, path):
@@ -154,4 +155,69 @@ def capacity(result: Capacity, path: Optional[str] = None):
     ax.set(xlabel="n", ylabel="errors", title="where the counting breaks")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    if result.min_prob.size:  # the margin per n on a second axis: how close each n came to failing
+        mx = ax.twinx()
+        mx.plot(result.n, result.min_prob, color="C2", lw=1, label="margin (min p of a right symbol)")
+        mx.axhline(0.5, color="C2", ls=":", lw=0.8)
+        mx.set_ylim(0, 1.02)
+        mx.set_ylabel("margin", color="C2")
+    return _finish(fig, path)
+
+
+def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Optional[dict] = None):
+    """The counter that model.diagnose(n) finds, drawn.  LSTM/GRU: the unit
+    that tracks #0 - #1 along START 0^n 1^n against that count (left), and
+    the gates that keep and write it (right), with the per-step changes and
+    the lowest gate values from the diagnosis.  tanh RNN: the 0-phase path
+    of h towards its fixed point, and the Jacobian's eigenvalues there
+    against the unit circle."""
+    d = diagnosis if diagnosis is not None else model.diagnose(n)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    if d["cell"] == "rnn_tanh":
+        seq = language_sequence(n, model.info["language"])[:-1]
+        h = model.probe(seq).hidden[:, 0, :].astype(np.float64)
+        pts, labels = _project(np.vstack([h, np.asarray(d["fixed_point"])[None, :]]))
+        a.plot(pts[:n + 1, 0], pts[:n + 1, 1], ".-", color="C0", label=f"reading 0s (n = {n})")
+        a.plot(pts[n:-1, 0], pts[n:-1, 1], ".-", color="C1", label="reading 1s")
+        a.plot(*pts[-1], "*", color="k", ms=14, label="0-phase fixed point h*")
+        a.set(xlabel=labels[0], ylabel=labels[1], title="the 0s drive h to a fixed point: the count fades")
+        a.legend(fontsize=8)
+        t = np.linspace(0, 2 * np.pi, 200)
+        b.plot(np.cos(t), np.sin(t), color="0.6", lw=1)
+        eig = d["eigenvalues"]
+        b.plot([e["re"] for e in eig], [e["im"] for e in eig], "x", color="C3", ms=10, mew=2)
+        b.set_aspect("equal")
+        b.set(xlabel="Re", ylabel="Im",
+              title=f"Jacobian eigenvalues at h*: spectral radius {d['spectral_radius']:.3f}")
+    else:
+        u = d["unit"]
+        seq = language_sequence(n, model.info["language"])[:-1]
+        p = model.probe(seq)
+        state = (p.cell if d["cell"] == "lstm" else p.hidden)[:, u["layer"], u["index"]]
+        T = len(seq)
+        count = np.array([t if t <= n else 2 * n - t for t in range(T)], np.float64)
+        slope = d["delta_zeros"]["mean"] or 1.0
+        a.plot(state, ".-", color="C0", label=f"{u['state']} unit {u['index']} (layer {u['layer']})")
+        a.plot(count * slope, "--", color="0.4", label=f"count #0 - #1, times {slope:+.3f}")
+        a.axvline(n + 0.5, color="k", lw=0.8, ls=":")
+        dz, do = d["delta_zeros"], d["delta_ones"]
+        a.set(xlabel="input step (START, 0s, 1s)", ylabel="state",
+              title=f"per step: 0s {dz['mean']:+.4f} ± {dz['std']:.4f}, 1s {do['mean']:+.4f} ± {do['std']:.4f}")
+        a.title.set_fontsize(9)
+        a.legend(fontsize=8)
+        H = model.info["hidden"]
+        g = p.gates[:, u["layer"], :]
+        rows = ([("forget f", H + u["index"], "min_forget"), ("input i", u["index"], "min_input")]
+                if d["cell"] == "lstm" else [("update z", H + u["index"], "min_update_z")])
+        for k, (name, row, key) in enumerate(rows):
+            m = d[key]
+            b.plot(g[:, row], ".-", color=f"C{k + 2}",
+                   label=f"{name}: min {m['zeros']:.4f} in the 0s, {m['ones']:.4f} in the 1s")
+        b.axvline(n + 0.5, color="k", lw=0.8, ls=":")
+        b.set_ylim(-0.02, 1.02)
+        b.set(xlabel="input step (START, 0s, 1s)", ylabel="gate activation",
+              title="gates that keep and write the count (1.0 = exact)")
+        b.legend(fontsize=8)
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
     return _finish(fig, path)

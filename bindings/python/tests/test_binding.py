@@ -162,6 +162,66 @@ def test_capacity_generate(lstm):
         lstm.generate(temperature=-1)
 
 
+def test_capacity_margin_and_spot_checks(lstm):
+    c = lstm.capacity(max_n=30)
+    assert c.min_prob.shape == (30,) and c.min_prob.dtype == np.float32
+    assert ((0 < c.min_prob) & (c.min_prob <= 1)).all()
+    # an n with a deterministic error gave some right symbol less than an even share
+    assert (c.min_prob[c.deterministic_errors > 0] < 0.5 + 1e-6).all()
+    assert c.margin is None if c.capacity == 0 else c.margin == c.min_prob[:c.capacity].min()
+    spots = lstm.capacity_at([5, 17, 2000])
+    assert [s["n"] for s in spots] == [5, 17, 2000] and spots[2]["positions"] == 4001
+    for s in spots[:2]:  # the same numbers as the scan's rows
+        row = s["n"] - 1
+        assert s["deterministic_errors"] == c.deterministic_errors[row] and s["errors"] == c.errors[row]
+        assert abs(s["min_prob"] - c.min_prob[row]) < 1e-6
+    with pytest.raises(anbn.Error, match="1..1e6"):
+        lstm.capacity_at([3, 0])
+
+
+def _close(a, b, path=""):
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert abs(a - b) <= 1e-6, f"{path}: {a} vs {b}"
+    else:
+        assert a == b, path
+
+
+def test_diagnose_matches_cli(tmp_path, corpus):
+    """Model.diagnose (numpy over the probe) and `anbn diagnose --json` (C++)
+    compute the same diagnosis independently."""
+    import json
+    import os
+    import pathlib
+    import subprocess
+    cli = os.environ.get("ANBN_CLI", str(pathlib.Path(__file__).resolve().parents[3] / "build/dev/bin/anbn"))
+    if not os.path.exists(cli):
+        pytest.skip(f"no anbn program at {cli}: the comparison with the CLI did not run")
+    for cell in ("rnn", "lstm", "gru"):
+        with anbn.Model(cell=cell, seed=4, lr=1e-2) as m:
+            m.fit(corpus.train, epochs=3)
+            ckpt = tmp_path / f"{cell}.safetensors"
+            m.save(ckpt)
+            d = m.diagnose(12)
+        r = subprocess.run([cli, "diagnose", "--model", str(ckpt), "--backend", "ref", "--n", "12", "--json"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        want = json.loads(r.stdout)
+        if cell == "rnn":  # the fixed-point iteration may stop one step apart
+            assert d["converged"] and want["converged"] and abs(d.pop("iterations") - want.pop("iterations")) <= 2
+        _close(d, want, cell)
+        print(f"{cell}: Model.diagnose == anbn diagnose --json within 1e-6")
+    with anbn.Model(cell="lstm") as m, pytest.raises(ValueError):
+        m.diagnose(0)
+
+
 def test_parameters(lstm):
     ps = lstm.parameters()
     assert list(ps) == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
@@ -230,10 +290,15 @@ def test_plots(tmp_path, corpus):
             anbn.plot.hidden_trajectory(m, n_values=[3, 6, 9], path=tmp_path / "hidden.png"),
             anbn.plot.probe_heatmap(m.probe(anbn.language_sequence(5)[:-1]), path=tmp_path / "probe.png"),
             anbn.plot.capacity(m.capacity(max_n=40), path=tmp_path / "capacity.png"),
+            anbn.plot.counter(m, n=12, path=tmp_path / "counter_lstm.png"),
         ]
     with anbn.Model(cell="gru", hidden=4) as g:  # H > 2: principal components
         figs.append(anbn.plot.hidden_trajectory(g, path=tmp_path / "hidden_pca.png"))
-    for name in ("loss", "hidden", "probe", "capacity", "hidden_pca"):
+        figs.append(anbn.plot.counter(g, n=12, path=tmp_path / "counter_gru.png"))
+    with anbn.Model(cell="rnn", seed=2) as r:
+        r.fit(corpus.train, epochs=2)
+        figs.append(anbn.plot.counter(r, n=12, path=tmp_path / "counter_rnn.png"))
+    for name in ("loss", "hidden", "probe", "capacity", "hidden_pca", "counter_lstm", "counter_gru", "counter_rnn"):
         _not_blank(tmp_path / f"{name}.png")
     assert all(f is not None for f in figs)
 
