@@ -29,19 +29,17 @@ int32_t alphabet_of(anbn_language lang);
 std::vector<int32_t> language_sequence(anbn_language lang, int32_t n);
 // n if tokens is a member, else 0.
 int32_t language_member(anbn_language lang, const int32_t *tokens, size_t len);
-// Predicting tokens[t+1] from tokens[0..t] is fixed unless the prefix is START 0^j, j >= 1.
-inline bool deterministic_at(const int32_t *tokens, size_t t) {
-  if (t == 0) return true;
-  for (size_t i = 1; i <= t; ++i)
-    if (tokens[i] != 0) return true;
-  return false;
-}
-// The same for every t at once: positions 1..f-1 are the ambiguous ones, f
-// the index of the first non-0 token after START (len if none).  O(len).
+// Positions 1..f-1 of a sequence are the ambiguous ones (after START 0^j the
+// next symbol may be 0 or 1), f the index of its first non-0 token after
+// START (len if none).  O(f): score it once for the whole sequence.
 inline size_t first_letter_change(const int32_t *tokens, size_t len) {
   size_t f = 1;
   while (f < len && tokens[f] == 0) ++f;
   return f;
+}
+// Predicting tokens[t+1] from tokens[0..t] is fixed unless the prefix is START 0^j, j >= 1.
+inline bool deterministic_at(const int32_t *tokens, size_t t) {
+  return t == 0 || first_letter_change(tokens, t + 1) <= t;
 }
 
 // Checks one sequence for a corpus over k letters; returns "" or what is wrong.

@@ -58,6 +58,14 @@ bool same_shape(const Shape &a, const Shape &b) {
          a.output == b.output;
 }
 
+// Both versions of anbn_capacity take the same arguments but for the row type.
+void check_capacity_args(const anbn_model *m, int32_t max_n, const anbn_capacity_result *result, const void *rows,
+                         size_t rows_count) {
+  ANBN_CHECK_ARG(m && result, "model or result is NULL");
+  ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
+  ANBN_CHECK_ARG(!rows || rows_count >= size_t(max_n), "rows holds %zu, need max_n = %d", rows_count, max_n);
+}
+
 }  // namespace
 }  // namespace anbn
 
@@ -186,9 +194,7 @@ anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const a
 anbn_status anbn_capacity_v2(anbn_model *m, int32_t max_n, anbn_capacity_result *result, anbn_capacity_row_v2 *rows,
                              size_t rows_count) {
   return guard([&] {
-    ANBN_CHECK_ARG(m && result, "model or result is NULL");
-    ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
-    ANBN_CHECK_ARG(!rows || rows_count >= size_t(max_n), "rows holds %zu, need max_n = %d", rows_count, max_n);
+    check_capacity_args(m, max_n, result, rows, rows_count);
     ModelLock lock(m);
     const int O = m->shape.output;
     const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
@@ -255,7 +261,7 @@ anbn_status anbn_capacity_v2(anbn_model *m, int32_t max_n, anbn_capacity_result 
 anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *result, anbn_capacity_row *rows,
                           size_t rows_count) {
   return guard([&] {
-    ANBN_CHECK_ARG(!rows || (max_n >= 1 && rows_count >= size_t(max_n)), "rows holds %zu, need max_n = %d", rows_count, max_n);
+    check_capacity_args(m, max_n, result, rows, rows_count);  // before allocating max_n rows
     std::vector<anbn_capacity_row_v2> v2(rows ? size_t(max_n) : 0);
     const anbn_status st = anbn_capacity_v2(m, max_n, result, rows ? v2.data() : nullptr, v2.size());
     if (st == ANBN_OK)

@@ -374,6 +374,9 @@ static void test_capacity_and_generate_bad_input(void **state) {
   assert_anbn_status(anbn_capacity(f->model, 0, &r, NULL, 0), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_capacity(f->model, 6, &r, rows, 5), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_capacity(f->model, 5, NULL, rows, 5), ANBN_ERR_INVALID_ARGUMENT);
+  /* a max_n out of range is refused before anything is allocated for it */
+  assert_anbn_status(anbn_capacity(f->model, 2000000000, &r, rows, (size_t)-1), ANBN_ERR_INVALID_ARGUMENT);
+  assert_true(strstr(anbn_last_error(), "1..1e6") != NULL);
   anbn_generate_config g;
   anbn_generate_config_init(&g);
   assert_int_equal(g.count, 10);

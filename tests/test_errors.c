@@ -156,6 +156,8 @@ static void test_null_everywhere(void **state) {
   assert_anbn_status(anbn_state_get(NULL, f, 4, NULL, 0), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_probe(NULL, tok, 4, NULL), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_capacity(NULL, 5, NULL, NULL, 0), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_capacity_v2(NULL, 5, NULL, NULL, 0), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_capacity_at(NULL, tok, 1, NULL), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_generate(NULL, NULL, &c, NULL), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_param_count(NULL, &n), ANBN_ERR_INVALID_ARGUMENT);
   assert_anbn_status(anbn_param_info(NULL, 0, NULL, NULL, NULL, NULL), ANBN_ERR_INVALID_ARGUMENT);

@@ -135,11 +135,8 @@ json capacity_json(anbn_model *m, int max_n, const std::vector<int32_t> &at, anb
   check(anbn_capacity_v2(m, max_n, res, rows.data(), rows.size()), "capacity");
   if (!at.empty()) check(anbn_capacity_at(m, at.data(), at.size(), spots.data()), "spot checks");
   json per_n = json::array(), spot = json::array();
-  double margin = 1.0;
-  for (const auto &r : rows) {
-    per_n.push_back(capacity_row_json(r));
-    if (r.n <= res->capacity) margin = std::min(margin, double(r.min_prob));
-  }
+  for (const auto &r : rows) per_n.push_back(capacity_row_json(r));
+  const double margin = capacity_margin(rows, res->capacity);
   for (const auto &r : spots) spot.push_back(capacity_row_json(r));
   return json{{"capacity", res->capacity}, {"first_failure", res->first_failure}, {"max_n", res->max_n},
               {"margin", res->capacity > 0 ? json(margin) : json(nullptr)}, {"per_n", per_n}, {"spot_checks", spot}};

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -90,6 +91,13 @@ void ProgressBar::update(const char *label, size_t done, size_t total, double lo
 
 void ProgressBar::finish() {
   if (tty) std::fprintf(stderr, "\r\033[K");
+}
+
+double capacity_margin(const std::vector<anbn_capacity_row_v2> &rows, int32_t capacity) {
+  double margin = 1.0;
+  for (const auto &r : rows)
+    if (r.n <= capacity) margin = std::min(margin, double(r.min_prob));
+  return margin;
 }
 
 std::vector<std::string> split_commas(const std::string &spec) {

@@ -73,6 +73,9 @@ struct ModelPtr {
   ~ModelPtr() { anbn_destroy(m); }
 };
 
+// The margin of a scan: the smallest min_prob over n = 1..capacity (1 if capacity is 0).
+double capacity_margin(const std::vector<anbn_capacity_row_v2> &rows, int32_t capacity);
+
 // "a,b,c" -> {"a", "b", "c"} ("" -> {}).
 std::vector<std::string> split_commas(const std::string &spec);
 // "10000,30000" -> {10000, 30000}; each in 1..1e6 ("" -> {}).  `what` names the option in errors.

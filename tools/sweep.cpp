@@ -92,8 +92,8 @@ Scan scan(anbn_model *m, int max_n) {
   for (const auto &row : rows) {
     if (row.deterministic_errors == 0) s.accepted++;
     else if (s.failures.size() < 5) s.failures.push_back(row.n);
-    if (row.n <= r.capacity) s.margin = std::min(s.margin, double(row.min_prob));
   }
+  s.margin = capacity_margin(rows, r.capacity);
   return s;
 }
 

@@ -146,7 +146,7 @@ struct Ctx {
   // for backward: what evaluation, probing and capacity scans run.  The same
   // arithmetic in the same order as forward_seq (so the same bits); the
   // loops over lanes are innermost so that they vectorize.
-  Vec proj, hs, cs, ail, ahl, actl, zl;  // (V, G*H); per layer (H, B) x2; (G*H, B) x3; (O+2, B)
+  Vec proj, emb_row, hs, cs, ail, ahl, actl, zl;  // (V, G*H); (E); per layer (H, B) x2; (G*H, B) x3; (O+2, B)
   // Built for AVX-512, AVX2 and the baseline; the loader picks one (ifunc).
   // No FMA in any of them (-ffp-contract=off): the same bits on each.
   __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -154,10 +154,10 @@ struct Ctx {
     const int GH = G * H;
     const size_t nb = size_t(B);
     proj.resize(size_t(V) * GH);  // layer 0's b_ih + W_ih e for each token: the input is an embedding row
-    Vec e(static_cast<size_t>(E));
+    emb_row.resize(size_t(E));
     for (int v = 0; v < V; ++v) {
-      for (int k = 0; k < E; ++k) e[k] = p[emb + size_t(v) * E + k];
-      affine(layers[0].wih, layers[0].bih, GH, E, e.data(), &proj[size_t(v) * GH]);
+      for (int k = 0; k < E; ++k) emb_row[k] = p[emb + size_t(v) * E + k];
+      affine(layers[0].wih, layers[0].bih, GH, E, emb_row.data(), &proj[size_t(v) * GH]);
     }
     hs.resize(size_t(L) * H * nb), cs.resize(hs.size()), ail.resize(size_t(GH) * nb), ahl.resize(ail.size()), actl.resize(ail.size());
     zl.resize(size_t(O + 2) * nb);
