@@ -4,6 +4,7 @@
 // .exp_avg_sq; config, step, epoch and generator ride in __metadata__.
 // Loading validates everything before it allocates or touches a model.
 #include <cerrno>
+#include <cfloat>
 #include <cinttypes>
 #include <map>
 #include <cmath>
@@ -22,6 +23,7 @@ namespace {
 constexpr size_t kMaxFile = size_t(1) << 31;   // 2 GiB
 constexpr uint64_t kMaxHeader = 64u << 20;      // 64 MiB of JSON is already absurd
 constexpr int kMaxDepth = 8;
+constexpr long long kMaxCount = 1ll << 53;      // epochs, Adam steps: far from overflow, exact in a double
 
 json config_json(const anbn_config &c) {
   return json{{"cell", anbn_cell_name(c.cell)}, {"language", anbn_language_name(c.language)},
@@ -64,14 +66,33 @@ struct TensorRef {
   raise(ANBN_ERR_FORMAT, "'%s' is not a valid anbn checkpoint: %s", path, what.c_str());
 }
 
-template <class T>
-T get_num(const json &j, const char *key, T lo, T hi, const char *path) {
+// Config values by JSON type only: integers must be JSON integers that fit
+// their field (1.8e19 is not a seed), reals finite numbers.  Ranges are
+// check_config's, the one rule for creating, set_training and loading.
+int32_t get_int(const json &j, const char *key, const char *path) {
+  if (!j.contains(key)) bad(path, std::string("config lacks '") + key + "'");
+  const json &v = j[key];
+  if (!v.is_number_integer() || v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX ||
+      (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT32_MAX)))
+    bad(path, std::string("config '") + key + "' is not a 32-bit integer");
+  return int32_t(v.get<int64_t>());
+}
+
+uint64_t get_u64(const json &j, const char *key, const char *path) {
+  if (!j.contains(key)) bad(path, std::string("config lacks '") + key + "'");
+  const json &v = j[key];
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    bad(path, std::string("config '") + key + "' is not an unsigned 64-bit integer");
+  return v.get<uint64_t>();
+}
+
+float get_real(const json &j, const char *key, const char *path) {
   if (!j.contains(key)) bad(path, std::string("config lacks '") + key + "'");
   const json &v = j[key];
   if (!v.is_number()) bad(path, std::string("config '") + key + "' is not a number");
   const double d = v.get<double>();
-  if (!(d >= double(lo) && d <= double(hi))) bad(path, std::string("config '") + key + "' is out of range");
-  return v.get<T>();
+  if (!std::isfinite(d) || std::fabs(d) > double(FLT_MAX)) bad(path, std::string("config '") + key + "' is not a finite float");
+  return float(d);
 }
 
 // Reads the config from metadata, or infers it from the tensor shapes.
@@ -90,19 +111,19 @@ anbn_config read_config(const json &meta, const std::map<std::string, TensorRef>
     if (!j.contains("language") || !j["language"].is_string() ||
         anbn_language_from_name(j["language"].get<std::string>().c_str(), &c.language) != ANBN_OK)
       bad(path, "config has no valid 'language'");
-    c.hidden = get_num<int32_t>(j, "hidden", 1, 8192, path);
-    c.embed = get_num<int32_t>(j, "embed", 0, 8192, path);
-    c.layers = get_num<int32_t>(j, "layers", 1, 64, path);
-    c.seed = get_num<uint64_t>(j, "seed", 0, UINT64_MAX, path);
-    c.lr = float(get_num<double>(j, "lr", 0, 1e9, path));
-    c.beta1 = float(get_num<double>(j, "beta1", 0, 1, path));
-    c.beta2 = float(get_num<double>(j, "beta2", 0, 1, path));
-    c.eps = float(get_num<double>(j, "eps", 0, 1e9, path));
-    c.batch_size = get_num<int32_t>(j, "batch_size", 1, 1 << 20, path);
-    c.shuffle = get_num<int32_t>(j, "shuffle", 0, 1, path);
-    c.threads = get_num<int32_t>(j, "threads", 0, 1024, path);
-    c.progress_every = get_num<int32_t>(j, "progress_every", 1, INT32_MAX, path);
-    if (j.contains("clip_norm")) c.clip_norm = float(get_num<double>(j, "clip_norm", 0, 1e30, path));
+    c.hidden = get_int(j, "hidden", path);
+    c.embed = get_int(j, "embed", path);
+    c.layers = get_int(j, "layers", path);
+    c.seed = get_u64(j, "seed", path);
+    c.lr = get_real(j, "lr", path);
+    c.beta1 = get_real(j, "beta1", path);
+    c.beta2 = get_real(j, "beta2", path);
+    c.eps = get_real(j, "eps", path);
+    c.batch_size = get_int(j, "batch_size", path);
+    c.shuffle = get_int(j, "shuffle", path);
+    c.threads = get_int(j, "threads", path);
+    c.progress_every = get_int(j, "progress_every", path);
+    if (j.contains("clip_norm")) c.clip_norm = get_real(j, "clip_norm", path);
     return c;
   }
   // A plain state_dict: V, E from the embedding; H, G from layer 0.
@@ -240,19 +261,27 @@ anbn_status anbn_load(const char *path, const char *backend, anbn_model **out) {
     Shape shape{cfg.cell, cfg.layers, cfg.hidden, cfg.embed ? cfg.embed : cfg.hidden,
                 alphabet_of(cfg.language) + 2, alphabet_of(cfg.language) + 1};
     const auto specs = param_layout(shape);
-    const size_t total = param_total(specs);
-    std::vector<float> p(total), mo(total, 0.f), vo(total, 0.f);
-    size_t used = 0;
     const bool has_opt = tensors.count("optimizer." + specs[0].name + ".exp_avg") > 0;
-    auto take = [&](const std::string &name, const ParamSpec &s, float *dst) {
+    // Every tensor the architecture needs must be in the file with its exact
+    // shape before anything is allocated: memory stays proportional to the file.
+    auto find_tensor = [&](const std::string &name, const ParamSpec &s) -> const TensorRef & {
       auto it = tensors.find(name);
       if (it == tensors.end()) bad(path, "missing tensor '" + name + "'");
-      std::vector<int64_t> want(s.shape, s.shape + s.ndim);
-      if (it->second.shape != want) bad(path, "tensor '" + name + "' has the wrong shape");
-      std::memcpy(dst, it->second.data, s.numel * 4);
+      if (it->second.shape != std::vector<int64_t>(s.shape, s.shape + s.ndim))
+        bad(path, "tensor '" + name + "' has the wrong shape");
+      return it->second;
+    };
+    for (const ParamSpec &s : specs) {
+      find_tensor(s.name, s);
+      if (has_opt) find_tensor("optimizer." + s.name + ".exp_avg", s), find_tensor("optimizer." + s.name + ".exp_avg_sq", s);
+    }
+    if (tensors.size() != specs.size() * (has_opt ? 3 : 1)) bad(path, "it holds tensors this model does not have");
+    const size_t total = param_total(specs);
+    std::vector<float> p(total), mo(total, 0.f), vo(total, 0.f);
+    auto take = [&](const std::string &name, const ParamSpec &s, float *dst) {
+      std::memcpy(dst, find_tensor(name, s).data, s.numel * 4);
       for (size_t i = 0; i < s.numel; ++i)
         if (!std::isfinite(dst[i])) bad(path, "tensor '" + name + "' holds a non-finite value");
-      ++used;
     };
     for (const ParamSpec &s : specs) take(s.name, s, p.data() + s.offset);
     if (has_opt)
@@ -260,7 +289,6 @@ anbn_status anbn_load(const char *path, const char *backend, anbn_model **out) {
         take("optimizer." + s.name + ".exp_avg", s, mo.data() + s.offset);
         take("optimizer." + s.name + ".exp_avg_sq", s, vo.data() + s.offset);
       }
-    if (used != tensors.size()) bad(path, "it holds tensors this model does not have");
     for (float x : vo)
       if (x < 0.f) bad(path, "optimizer exp_avg_sq holds a negative value");
     int64_t step = 0, epoch = 0;
@@ -273,7 +301,8 @@ anbn_status anbn_load(const char *path, const char *backend, anbn_model **out) {
       char *end = nullptr;
       errno = 0;
       const long long v = std::strtoll(s.c_str(), &end, 10);
-      if (s.empty() || *end || errno || v < 0) bad(path, std::string(key) + " is not a count");
+      if (s.empty() || *end || errno || v < 0 || v > kMaxCount)
+        bad(path, std::string(key) + " is not a count in 0..2^53");
       *dst = v;
     };
     meta_int("optimizer.step", &step);

@@ -14,18 +14,19 @@
 
 namespace anbn {
 
-bool language_valid(anbn_language lang) {
-  return lang == ANBN_LANG_ANBN || lang == ANBN_LANG_ANBNANBN || lang == ANBN_LANG_ANBNCN;
+bool language_valid(const anbn_language &lang) {
+  const int32_t v = enum_value(lang);
+  return v == ANBN_LANG_ANBN || v == ANBN_LANG_ANBNANBN || v == ANBN_LANG_ANBNCN;
 }
 
-int32_t alphabet_of(anbn_language lang) {
-  switch (lang) {
-    case ANBN_LANG_ANBN:
-    case ANBN_LANG_ANBNANBN: return 2;
-    case ANBN_LANG_ANBNCN: return 3;
-    default: break;
-  }
-  return 0;
+bool cell_valid(const anbn_cell &cell) {
+  const int32_t v = enum_value(cell);
+  return v == ANBN_CELL_RNN_TANH || v == ANBN_CELL_LSTM || v == ANBN_CELL_GRU;
+}
+
+int32_t alphabet_of(const anbn_language &lang) {
+  if (!language_valid(lang)) return 0;
+  return lang == ANBN_LANG_ANBNCN ? 3 : 2;
 }
 
 static std::vector<int32_t> body_letters(anbn_language lang) {
@@ -36,6 +37,10 @@ static std::vector<int32_t> body_letters(anbn_language lang) {
     default: break;
   }
   return {};
+}
+
+size_t language_length(anbn_language lang, int32_t n) {
+  return 2 + body_letters(lang).size() * static_cast<size_t>(n);
 }
 
 std::vector<int32_t> language_sequence(anbn_language lang, int32_t n) {
@@ -113,7 +118,7 @@ void corpus_draw(const anbn_corpus_config &cfg, Rng &rng, anbn_corpus &out) {
 static void check_corpus_config(const anbn_corpus_config *c) {
   ANBN_CHECK_ARG(c, "config is NULL");
   ANBN_CHECK_ARG(c->struct_size >= sizeof(anbn_corpus_config), "config.struct_size %zu is too small (call anbn_corpus_config_init)", c->struct_size);
-  ANBN_CHECK_ARG(language_valid(c->language), "unknown language %d", static_cast<int>(c->language));
+  ANBN_CHECK_ARG(language_valid(c->language), "unknown language %d", enum_value(c->language));
   ANBN_CHECK_ARG(c->min_n >= 1 && c->max_n >= c->min_n && c->max_n <= 1000000,
                  "need 1 <= min_n <= max_n <= 1e6, got min_n=%d max_n=%d", c->min_n, c->max_n);
   const size_t nw = static_cast<size_t>(c->max_n - c->min_n + 1);
@@ -125,8 +130,16 @@ static void check_corpus_config(const anbn_corpus_config *c) {
     ANBN_CHECK_ARG(total > 0, "weights are all zero");
   }
   ANBN_CHECK_ARG(c->num_extra == 0 || c->extra_n, "extra_n is NULL but num_extra is %zu", c->num_extra);
-  for (size_t e = 0; e < c->num_extra; ++e)
+  ANBN_CHECK_ARG(c->num_extra <= 100000000, "num_extra %zu is too large", c->num_extra);
+  // The most tokens the draw can make, bounded before anything is allocated.
+  double worst = double(c->count) * double(language_length(c->language, c->max_n));
+  for (size_t e = 0; e < c->num_extra; ++e) {
     ANBN_CHECK_ARG(c->extra_n[e] >= 1 && c->extra_n[e] <= 1000000, "extra_n[%zu] = %d is out of range", e, c->extra_n[e]);
+    worst += double(language_length(c->language, c->extra_n[e]));
+  }
+  ANBN_CHECK_ARG(worst <= double(kMaxCorpusTokens),
+                 "the corpus could hold %.3g tokens, more than the %zu allowed (lower count or max_n)", worst,
+                 kMaxCorpusTokens);
 }
 
 }  // namespace anbn
@@ -136,6 +149,7 @@ using namespace anbn;
 extern "C" {
 
 const char *anbn_language_name(anbn_language l) {
+  if (!language_valid(l)) return nullptr;
   switch (l) {
     case ANBN_LANG_ANBN: return "anbn";
     case ANBN_LANG_ANBNANBN: return "anbnanbn";
@@ -161,7 +175,7 @@ int32_t anbn_language_alphabet(anbn_language l) { return alphabet_of(l); }
 
 anbn_status anbn_language_accepts(anbn_language l, const int32_t *tokens, size_t len, int32_t *n_out) {
   return guard([&] {
-    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", static_cast<int>(l));
+    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", enum_value(l));
     ANBN_CHECK_ARG(tokens || len == 0, "tokens is NULL");
     const int32_t n = tokens ? language_member(l, tokens, len) : 0;
     if (n_out) *n_out = n;
@@ -171,12 +185,13 @@ anbn_status anbn_language_accepts(anbn_language l, const int32_t *tokens, size_t
 
 anbn_status anbn_language_sequence(anbn_language l, int32_t n, int32_t *out, size_t cap, size_t *len_out) {
   return guard([&] {
-    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", static_cast<int>(l));
+    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", enum_value(l));
     ANBN_CHECK_ARG(n >= 0 && n <= 100000000, "n = %d is out of range", n);
     ANBN_CHECK_ARG(len_out, "len_out is NULL");
+    const size_t len = language_length(l, n);  // a length query allocates nothing
+    *len_out = len;
+    ANBN_CHECK_ARG(out && cap >= len, "buffer holds %zu tokens, the sequence needs %zu", cap, len);
     const auto s = language_sequence(l, n);
-    *len_out = s.size();
-    ANBN_CHECK_ARG(out && cap >= s.size(), "buffer holds %zu tokens, the sequence needs %zu", cap, s.size());
     std::copy(s.begin(), s.end(), out);
     return ANBN_OK;
   });
@@ -184,9 +199,9 @@ anbn_status anbn_language_sequence(anbn_language l, int32_t n, int32_t *out, siz
 
 anbn_status anbn_language_deterministic(anbn_language l, const int32_t *tokens, size_t len, size_t t, int *out) {
   return guard([&] {
-    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", static_cast<int>(l));
+    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", enum_value(l));
     ANBN_CHECK_ARG(tokens && out, "tokens or out is NULL");
-    ANBN_CHECK_ARG(t + 1 < len, "position %zu has no next symbol in a sequence of %zu", t, len);
+    ANBN_CHECK_ARG(len >= 2 && t < len - 1, "position %zu has no next symbol in a sequence of %zu", t, len);
     *out = deterministic_at(tokens, t) ? 1 : 0;
     return ANBN_OK;
   });
@@ -217,7 +232,7 @@ anbn_status anbn_corpus_generate(const anbn_corpus_config *config, anbn_corpus *
 anbn_status anbn_corpus_seed(anbn_language l, uint64_t seed, anbn_corpus **train, anbn_corpus **valid) {
   return guard([&] {
     ANBN_CHECK_ARG(train && valid, "train or valid is NULL");
-    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", static_cast<int>(l));
+    ANBN_CHECK_ARG(language_valid(l), "unknown language %d", enum_value(l));
     anbn_corpus_config cfg;
     anbn_corpus_config_init(&cfg);
     cfg.language = l;
@@ -264,13 +279,19 @@ anbn_status anbn_corpus_load(const char *path, int32_t k, anbn_corpus **out) {
   return guard([&] {
     ANBN_CHECK_ARG(path && out, "path or out is NULL");
     ANBN_CHECK_ARG(k >= 1 && k <= 1000, "alphabet %d is out of range", k);
-    std::ifstream in(path);
-    if (!in) raise(ANBN_ERR_IO, "cannot open corpus '%s': %s", path, std::strerror(errno));
+    const std::string text = read_file(path, kMaxCorpusFile, "corpus");
     auto c = std::make_unique<anbn_corpus>();
     c->alphabet = k;
-    std::string line;
     std::vector<int32_t> seq;
-    for (size_t lineno = 1; std::getline(in, line); ++lineno) {
+    size_t lineno = 0;
+    for (size_t pos = 0; pos < text.size();) {
+      ++lineno;
+      size_t eol = text.find('\n', pos);
+      if (eol == std::string::npos) eol = text.size();
+      const std::string line = text.substr(pos, eol - pos);
+      pos = eol + 1;
+      if (line.find('\0') != std::string::npos)
+        raise(ANBN_ERR_FORMAT, "%s:%zu: the line holds a NUL byte (not a text file?)", path, lineno);
       size_t p = line.find_first_not_of(" \t\r");
       if (p == std::string::npos || line[p] == '#') continue;
       seq.clear();
@@ -292,7 +313,6 @@ anbn_status anbn_corpus_load(const char *path, int32_t k, anbn_corpus **out) {
       if (*why) raise(ANBN_ERR_FORMAT, "%s:%zu: %s", path, lineno, why);
       c->push(seq.data(), seq.size());
     }
-    if (in.bad()) raise(ANBN_ERR_IO, "error reading '%s'", path);
     *out = c.release();
     return ANBN_OK;
   });

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "anbn/anbn.h"
@@ -23,9 +24,25 @@ struct anbn_corpus {
 
 namespace anbn {
 
-bool language_valid(anbn_language lang);
-int32_t alphabet_of(anbn_language lang);
-// [START, body(n), END]
+// C callers may pass any 32-bit value where an enum is declared; reading
+// one outside the enumerators as the enum type is undefined in C++, so
+// enums crossing the API are read as integers and validated first.
+template <class E>
+inline int32_t enum_value(const E &e) {
+  static_assert(sizeof(E) == sizeof(int32_t), "enums are 32-bit (*_MAX_ENUM)");
+  int32_t v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+bool language_valid(const anbn_language &lang);
+bool cell_valid(const anbn_cell &cell);
+int32_t alphabet_of(const anbn_language &lang);  // 0 for an invalid value
+// Bounds on what a corpus may hold: a file's size, and the tokens a draw may make.
+constexpr size_t kMaxCorpusFile = size_t(256) << 20;
+constexpr size_t kMaxCorpusTokens = size_t(1) << 28;
+
+// [START, body(n), END] and its length
+size_t language_length(anbn_language lang, int32_t n);
 std::vector<int32_t> language_sequence(anbn_language lang, int32_t n);
 // n if tokens is a member, else 0.
 int32_t language_member(anbn_language lang, const int32_t *tokens, size_t len);

@@ -9,10 +9,15 @@
 struct anbn_state {
   anbn::Shape shape;
   std::vector<float> h, c;  // (layers, H)
+  mutable anbn::InUse use;  // a state, like a model, is used by one call at a time
 };
 
 namespace anbn {
 namespace {
+
+// The most forward steps one uncancellable call may take (generation, spot
+// checks): seconds of work, not hours.
+constexpr double kMaxWorkTokens = 2e7;
 
 void forward(anbn_model *m, const int32_t *x, int32_t B, int32_t T, const float *h0, const float *c0,
              const anbn_forward_out &out) {
@@ -116,6 +121,7 @@ anbn_status anbn_evaluate(anbn_model *m, const anbn_corpus *corpus, anbn_eval_st
 anbn_status anbn_state_create(const anbn_model *m, anbn_state **out) {
   return guard([&] {
     ANBN_CHECK_ARG(m && out, "model or out is NULL");
+    ModelLock lock(m);
     auto s = std::make_unique<anbn_state>();
     s->shape = m->shape;
     const size_t n = size_t(m->shape.layers) * size_t(m->shape.hidden);
@@ -127,7 +133,7 @@ anbn_status anbn_state_create(const anbn_model *m, anbn_state **out) {
 
 anbn_status anbn_state_reset(anbn_state *s) {
   return guard([&] {
-    ANBN_CHECK_ARG(s, "state is NULL");
+    HandleLock<anbn_state> hold(s, "state");
     std::fill(s->h.begin(), s->h.end(), 0.f);
     std::fill(s->c.begin(), s->c.end(), 0.f);
     return ANBN_OK;
@@ -136,7 +142,7 @@ anbn_status anbn_state_reset(anbn_state *s) {
 
 anbn_status anbn_state_get(const anbn_state *s, float *hidden, size_t hidden_count, float *cell, size_t cell_count) {
   return guard([&] {
-    ANBN_CHECK_ARG(s, "state is NULL");
+    HandleLock<anbn_state> hold(s, "state");
     ANBN_CHECK_ARG(!hidden || hidden_count >= s->h.size(), "hidden holds %zu floats, need %zu", hidden_count, s->h.size());
     ANBN_CHECK_ARG(!cell || cell_count >= s->c.size(), "cell holds %zu floats, need %zu", cell_count, s->c.size());
     if (hidden) std::copy(s->h.begin(), s->h.end(), hidden);
@@ -145,12 +151,13 @@ anbn_status anbn_state_get(const anbn_state *s, float *hidden, size_t hidden_cou
   });
 }
 
-void anbn_state_destroy(anbn_state *s) { delete s; }
+void anbn_state_destroy(anbn_state *s) { destroy_handle(s); }
 
 anbn_status anbn_step(anbn_model *m, anbn_state *s, int32_t token, float *log_probs) {
   return guard([&] {
     ANBN_CHECK_ARG(m && s, "model or state is NULL");
     ModelLock lock(m);
+    HandleLock<anbn_state> hold(s, "state");
     ANBN_CHECK_ARG(same_shape(s->shape, m->shape), "the state was made for a model of another shape");
     check_tokens(m, &token, 1);
     std::vector<float> lp(size_t(m->shape.output)), h(s->h.size()), c(s->c.size());
@@ -274,8 +281,13 @@ anbn_status anbn_capacity(anbn_model *m, int32_t max_n, anbn_capacity_result *re
 anbn_status anbn_capacity_at(anbn_model *m, const int32_t *ns, size_t count, anbn_capacity_row_v2 *rows) {
   return guard([&] {
     ANBN_CHECK_ARG(m && ns && rows, "model, ns or rows is NULL");
-    for (size_t i = 0; i < count; ++i)
+    double work = 0;
+    for (size_t i = 0; i < count; ++i) {
       ANBN_CHECK_ARG(ns[i] >= 1 && ns[i] <= 1000000, "ns[%zu] = %d is not in 1..1e6", i, ns[i]);
+      work += double(language_length(m->cfg.language, ns[i]));
+    }
+    ANBN_CHECK_ARG(work <= kMaxWorkTokens, "the spot checks add up to %.0f steps, more than the %.0f one call may take",
+                   work, kMaxWorkTokens);
     ModelLock lock(m);
     const int O = m->shape.output;
     std::vector<float> logp;
@@ -310,6 +322,9 @@ anbn_status anbn_generate(anbn_model *m, const anbn_generate_config *cfg, anbn_c
     ANBN_CHECK_ARG(std::isfinite(cfg->temperature) && cfg->temperature >= 0.f, "temperature must be finite and >= 0, got %g", double(cfg->temperature));
     ANBN_CHECK_ARG(cfg->max_len >= 2 && cfg->max_len <= 1000000, "max_len must be in 2..1e6, got %zu", cfg->max_len);
     ANBN_CHECK_ARG(cfg->count <= 1000000, "count %zu is too large", cfg->count);
+    ANBN_CHECK_ARG(double(cfg->count) * double(cfg->max_len) <= kMaxWorkTokens,
+                   "count x max_len = %zu x %zu exceeds the %.0f steps one call may take", cfg->count, cfg->max_len,
+                   kMaxWorkTokens);
     ModelLock lock(m);
     const int O = m->shape.output;
     const int32_t k = m->alphabet;

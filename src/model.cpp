@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <thread>
 
 namespace anbn {
 
@@ -37,6 +39,8 @@ size_t param_total(const std::vector<ParamSpec> &specs) {
 static bool finite_pos(float x) { return std::isfinite(x) && x > 0.f; }
 
 void check_training(const anbn_config &c) {
+  // One rule for every way a config arrives (create, set_training, load), so
+  // whatever the library saves it loads again.
   ANBN_CHECK_ARG(finite_pos(c.lr), "lr must be finite and > 0, got %g", double(c.lr));
   ANBN_CHECK_ARG(std::isfinite(c.beta1) && c.beta1 >= 0.f && c.beta1 < 1.f, "beta1 must be in [0, 1), got %g", double(c.beta1));
   ANBN_CHECK_ARG(std::isfinite(c.beta2) && c.beta2 >= 0.f && c.beta2 < 1.f, "beta2 must be in [0, 1), got %g", double(c.beta2));
@@ -44,13 +48,14 @@ void check_training(const anbn_config &c) {
   ANBN_CHECK_ARG(c.batch_size >= 1 && c.batch_size <= 1 << 20, "batch_size must be in 1..2^20, got %d", c.batch_size);
   ANBN_CHECK_ARG(c.shuffle == 0 || c.shuffle == 1, "shuffle must be 0 or 1, got %d", c.shuffle);
   ANBN_CHECK_ARG(c.progress_every >= 1, "progress_every must be >= 1, got %d", c.progress_every);
-  ANBN_CHECK_ARG(std::isfinite(c.clip_norm) && c.clip_norm >= 0.f, "clip_norm must be finite and >= 0, got %g", double(c.clip_norm));
+  ANBN_CHECK_ARG(std::isfinite(c.clip_norm) && c.clip_norm >= 0.f, "clip_norm must be finite and >= 0, got %g",
+                 double(c.clip_norm));
 }
 
 void check_config(const anbn_config &c) {
   ANBN_CHECK_ARG(c.struct_size >= sizeof(anbn_config), "config.struct_size %zu is too small (call anbn_config_init)", c.struct_size);
-  ANBN_CHECK_ARG(c.cell == ANBN_CELL_RNN_TANH || c.cell == ANBN_CELL_LSTM || c.cell == ANBN_CELL_GRU, "unknown cell %d", int(c.cell));
-  ANBN_CHECK_ARG(language_valid(c.language), "unknown language %d", int(c.language));
+  ANBN_CHECK_ARG(cell_valid(c.cell), "unknown cell %d", enum_value(c.cell));
+  ANBN_CHECK_ARG(language_valid(c.language), "unknown language %d", enum_value(c.language));
   ANBN_CHECK_ARG(c.hidden >= 1 && c.hidden <= 8192, "hidden must be in 1..8192, got %d", c.hidden);
   ANBN_CHECK_ARG(c.embed >= 0 && c.embed <= 8192, "embed must be in 0..8192 (0 = hidden), got %d", c.embed);
   ANBN_CHECK_ARG(c.layers >= 1 && c.layers <= 64, "layers must be in 1..64, got %d", c.layers);
@@ -65,6 +70,14 @@ void check_tokens(const anbn_model *m, const int32_t *tokens, size_t len) {
   for (size_t i = 0; i < len; ++i)
     ANBN_CHECK_ARG(tokens[i] >= 0 && tokens[i] < m->shape.vocab,
                    "token %d at position %zu is out of range 0..%d", tokens[i], i, m->shape.vocab - 1);
+}
+
+// Targets index the output_size = k+1 log-probs: letters or END, never START.
+void check_targets(const anbn_model *m, const int32_t *targets, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    ANBN_CHECK_ARG(targets[i] >= 0 && targets[i] < m->shape.output,
+                   "target %d at position %zu is not a letter or END (0..%d); START is never a target", targets[i],
+                   i + 1, m->shape.output - 1);
 }
 
 std::vector<float> get_params(anbn_model *m) {
@@ -90,6 +103,14 @@ void restore_snapshot(anbn_model *m, const Snapshot &s) {
   m->rng = s.rng;
 }
 
+// Threads a backend may use: 0 means 1, and never more than the machine has
+// (a checkpoint saying 1024 must not start 1024 threads).
+int32_t effective_threads(int32_t asked) {
+  const unsigned hw = std::thread::hardware_concurrency();
+  const int32_t cap = hw ? int32_t(std::min(hw, 1024u)) : 1;
+  return std::max(1, std::min(asked, cap));
+}
+
 void model_build(anbn_model *m, const anbn_config &cfg) {
   check_config(cfg);
   m->cfg = cfg;
@@ -106,7 +127,7 @@ void model_build(anbn_model *m, const anbn_config &cfg) {
   d.cell = cfg.cell;
   d.layers = m->shape.layers, d.hidden = m->shape.hidden, d.embed = m->shape.embed;
   d.vocab = m->shape.vocab, d.output = m->shape.output;
-  d.threads = cfg.threads ? cfg.threads : 1;
+  d.threads = m->cfg.threads = effective_threads(cfg.threads);
   char err[512] = "";
   anbn_status s = m->be->create(&d, &m->ctx, err, sizeof err);
   if (s != ANBN_OK) raise(s, "backend '%s' create: %s", m->backend.c_str(), err[0] ? err : anbn_status_string(s));
@@ -144,6 +165,7 @@ using namespace anbn;
 extern "C" {
 
 const char *anbn_cell_name(anbn_cell c) {
+  if (!cell_valid(c)) return nullptr;
   switch (c) {
     case ANBN_CELL_RNN_TANH: return "rnn_tanh";
     case ANBN_CELL_LSTM: return "lstm";
@@ -197,7 +219,7 @@ anbn_status anbn_create(const anbn_config *config, anbn_model **out) {
   });
 }
 
-void anbn_destroy(anbn_model *m) { delete m; }
+void anbn_destroy(anbn_model *m) { destroy_handle(m); }
 
 anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
   return guard([&] {
@@ -224,6 +246,7 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
 anbn_status anbn_model_get_config(const anbn_model *m, anbn_config *config) {
   return guard([&] {
     ANBN_CHECK_ARG(m && config, "model or config is NULL");
+    ModelLock lock(m);  // set_training writes cfg: same handle rule as every other call
     *config = m->cfg;
     return ANBN_OK;
   });

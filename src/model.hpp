@@ -13,6 +13,53 @@
 
 namespace anbn {
 
+// A handle's use: 0 idle, 1 in a call, 2 in a call that must destroy it on
+// the way out (the caller destroyed it meanwhile), 3 destroyed.
+using InUse = std::atomic<int>;
+
+// Holds a handle for the duration of one API call: concurrent or re-entrant
+// use gets ANBN_ERR_BUSY.  Destroying a handle while a call holds it is the
+// caller's error (see anbn.h); it is caught where cheap: the destroy is
+// deferred to the end of that call instead of freeing memory in use.
+template <class T>
+class HandleLock {
+ public:
+  HandleLock(const T *h, const char *what = "model") : h_(h) {
+    ANBN_CHECK_ARG(h, "%s is NULL", what);
+    int expected = 0;
+    if (!h->use.compare_exchange_strong(expected, 1, std::memory_order_acquire))
+      raise(expected == 1 ? ANBN_ERR_BUSY : ANBN_ERR_INVALID_ARGUMENT,
+            expected == 1 ? "the %s is in use by another call (another thread or a progress callback)"
+                          : "the %s has been destroyed", what);
+  }
+  ~HandleLock() {
+    int expected = 1;
+    if (!h_->use.compare_exchange_strong(expected, 0, std::memory_order_release)) delete const_cast<T *>(h_);
+  }
+  HandleLock(const HandleLock &) = delete;
+  HandleLock &operator=(const HandleLock &) = delete;
+
+ private:
+  const T *h_;
+};
+
+// *_destroy: frees an idle handle now, one in use when its call returns.
+template <class T>
+void destroy_handle(T *h) {
+  if (!h) return;
+  int expected = 0;
+  while (true) {
+    if (h->use.compare_exchange_strong(expected, 3, std::memory_order_acquire)) {
+      delete h;
+      return;
+    }
+    if (expected != 1) return;  // already being destroyed
+    if (h->use.compare_exchange_strong(expected, 2)) return;
+    if (expected == 0) continue;
+    return;
+  }
+}
+
 struct ParamSpec {
   std::string name;  // state_dict name
   int32_t ndim;
@@ -46,7 +93,7 @@ struct anbn_model {
   size_t num_params = 0;
   anbn::Rng rng;                      // shuffling order
   int64_t epoch = 0;
-  mutable std::atomic<bool> busy{false};
+  mutable anbn::InUse use;
 
   ~anbn_model() {
     if (be && ctx) be->destroy(ctx);
@@ -55,22 +102,7 @@ struct anbn_model {
 
 namespace anbn {
 
-// Holds a model for the duration of one API call.
-class ModelLock {
- public:
-  explicit ModelLock(const anbn_model *m) : m_(m) {
-    ANBN_CHECK_ARG(m, "model is NULL");
-    bool expected = false;
-    if (!m->busy.compare_exchange_strong(expected, true))
-      raise(ANBN_ERR_BUSY, "the model is in use by another call (another thread or a progress callback)");
-  }
-  ~ModelLock() { m_->busy.store(false); }
-  ModelLock(const ModelLock &) = delete;
-  ModelLock &operator=(const ModelLock &) = delete;
-
- private:
-  const anbn_model *m_;
-};
+using ModelLock = HandleLock<anbn_model>;
 
 // Backend calls: a failing status becomes an Error with the backend's message.
 #define ANBN_BE(model, method, ...)                                                      \
@@ -95,6 +127,8 @@ std::vector<float> get_params(anbn_model *m);
 
 // Raises for a token sequence the model cannot read.
 void check_tokens(const anbn_model *m, const int32_t *tokens, size_t len);
+void check_targets(const anbn_model *m, const int32_t *targets, size_t count);
+int32_t effective_threads(int32_t asked);
 
 // Creates the backend context and the parameter layout; no initialisation.
 void model_build(anbn_model *m, const anbn_config &cfg);

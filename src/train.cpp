@@ -40,6 +40,8 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
     ModelLock lock(m);
     ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
                    corpus->alphabet, m->alphabet);
+    ANBN_CHECK_ARG(!stats || stats->struct_size >= sizeof(anbn_epoch_stats) || stats->struct_size == 0,
+                   "stats.struct_size %zu is too small", stats->struct_size);  // before any work is done
     const auto t0 = std::chrono::steady_clock::now();
     const Snapshot snap = take_snapshot(m);
     try {
@@ -71,8 +73,6 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
         }
       }
       if (stats) {
-        ANBN_CHECK_ARG(stats->struct_size >= sizeof(anbn_epoch_stats) || stats->struct_size == 0,
-                       "stats.struct_size %zu is too small", stats->struct_size);
         stats->struct_size = sizeof(anbn_epoch_stats);
         stats->epoch = m->epoch;
         stats->mean_loss = order.empty() ? 0.0 : loss_sum / double(order.size());
@@ -95,6 +95,7 @@ anbn_status anbn_gradients(anbn_model *m, const int32_t *tokens, size_t len, flo
     ModelLock lock(m);
     check_tokens(m, tokens, len);
     ANBN_CHECK_ARG(len >= 2, "a sequence needs at least 2 tokens, got %zu", len);
+    check_targets(m, tokens + 1, len - 1);
     ANBN_CHECK_ARG(!grad || count >= m->num_params, "grad holds %zu floats, the model has %zu", count, m->num_params);
     ANBN_CHECK_ARG(m->be->gradients, "backend '%s' does not provide gradients", m->backend.c_str());
     std::vector<float> g(m->num_params);

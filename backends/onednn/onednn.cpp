@@ -43,19 +43,30 @@ struct LayerOff {
 // Buffers shared by every shape's plan (grown to the largest seen): a plan
 // holds primitives and memory objects only, bound to these before each run,
 // so a cache of many shapes costs no more memory than the largest one.
+// `moved` is the owning model's counter (no plugin keeps global mutable state).
 struct Scratch {
   std::vector<float> f;
   std::vector<char> b;
-  static inline uint64_t generation = 0;  // bumped whenever any buffer moves
-  float *floats(size_t n) {
-    if (f.size() < n) f.assign(n, 0.f), ++generation;
+  float *floats(size_t n, uint64_t &moved) {
+    if (f.size() < n) f.assign(n, 0.f), ++moved;
     return f.data();
   }
-  void *bytes(size_t n) {
-    if (b.size() < n) b.assign(n, 0), ++generation;
+  void *bytes(size_t n, uint64_t &moved) {
+    if (b.size() < n) b.assign(n, 0), ++moved;
     return b.data();
   }
 };
+
+// Every primitive gets a user-provided scratchpad owned by the model: with
+// oneDNN's default (library-owned, thread-local when built without concurrent
+// execution, as Debian builds it) a cached primitive crashes when the model is
+// used from another thread.  Primitives run one at a time, so one buffer per
+// model serves them all.
+primitive_attr user_scratchpad() {
+  primitive_attr a;
+  a.set_scratchpad_mode(scratchpad_mode::user);
+  return a;
+}
 
 // One recurrent layer's primitives for one (B, T) shape.
 struct LayerPlan {
@@ -67,12 +78,14 @@ struct LayerPlan {
   memory dw_layer_user, dw_iter_user;    // diffs in ldigo
   bool reorder_w = false, reorder_dw = false;
   reorder r_wl, r_wi, r_dwl, r_dwi;
+  std::unordered_map<int, memory> r_wl_args, r_wi_args, r_dwl_args, r_dwi_args;
   memory h0, c0, dh0, dc0, hT, cT;       // initial states (zeros in training), their diffs, final states
   std::unordered_map<int, memory> fwd_args, bwd_args;  // built once: no maps on the hot path
 };
 
 struct Plan {
-  uint64_t bound = ~uint64_t(0);  // Scratch::generation when last bound
+  uint64_t bound = ~uint64_t(0);  // Ctx::generation when last bound
+  std::vector<memory> pads;       // each primitive's scratchpad, bound to Ctx::pad
   std::vector<LayerPlan> layers;
   primitive ip_fwd, ip_bwd_data, ip_bwd_w, ls_fwd, ls_bwd;
   memory logits, logp, dlogp, dlogits, fcw, fcb, dfcw, dfcb, top_h, dtop_h;
@@ -97,7 +110,8 @@ struct Ctx {
   std::vector<LayerOff> off;
   std::vector<std::vector<float>> bias_sum;  // per layer (GB, H)
   std::vector<LayerScratch> scratch;
-  Scratch logits, logp, dlogp, dlogits, dfcw, dfcb;
+  Scratch logits, logp, dlogp, dlogits, dfcw, dfcb, pad;
+  uint64_t generation = 0;  // bumped whenever a Scratch buffer moves
   std::map<std::pair<int, int>, std::unique_ptr<Plan>> train_plans, infer_plans;
   // Plans are cached per shape; a scan over many lengths (capacity to n = 1000)
   // must not grow without bound, so a full cache starts over.
@@ -126,7 +140,6 @@ struct Ctx {
     p.assign(o, 0.f), m.assign(o, 0.f), v.assign(o, 0.f), grad.assign(o, 0.f);
     bias_sum.assign(L, std::vector<float>(size_t(GB) * H, 0.f));
     scratch.resize(L);
-    omp_set_num_threads(d.threads > 0 ? d.threads : 1);
   }
 
   // PyTorch W (G*H, in) <-> ldigo (in, G, H) with oneDNN's gate order.
@@ -169,7 +182,15 @@ struct Ctx {
   memory unbound(const memory::desc &m) const { return memory(m, eng, DNNL_MEMORY_NONE); }
 
   // Forward and backward primitives of one layer; `train` adds the backward.
-  void build_layer(LayerPlan &lp, int l, int B, int T, bool train) {
+  // An argument map's scratchpad, from the primitive's own descriptor.
+  static void add_pad(Plan &P, std::unordered_map<int, memory> &args, const memory::desc &pad_md, const engine &eng) {
+    P.pads.push_back(memory(pad_md, eng, DNNL_MEMORY_NONE));
+    args[DNNL_ARG_SCRATCHPAD] = P.pads.back();
+  }
+
+  void build_layer(Plan &P, LayerPlan &lp, int l, int B, int T, bool train) {
+    const primitive_attr attr = user_scratchpad();
+    memory::desc fpad, bpad;
     const auto dir = rnn_direction::unidirectional_left2right;
     const memory::desc none;
     const int in = off[l].in;
@@ -192,42 +213,45 @@ struct Ctx {
     memory::desc bwl, bwi, dwl, dwi, dbd, wsd;
     if (lstm) {
       lstm_forward::primitive_desc fpd(
-          lstm_forward::desc(pk, dir, src, it, it, wl, wi, b, dst, out_it, out_it), eng);
+          lstm_forward::desc(pk, dir, src, it, it, wl, wi, b, dst, out_it, out_it), attr, eng);
       lp.fwd = lstm_forward(fpd);
-      wsd = fpd.workspace_desc();
+      wsd = fpd.workspace_desc(), fpad = fpd.scratchpad_desc();
       if (train) {
         lstm_backward::primitive_desc bpd(
             lstm_backward::desc(prop_kind::backward, dir, src, it, it, wl_any, wi_any, b, dst, none, none, src, it,
                                 it, wl_any, wi_any, b, dst, none, none),
-            eng, fpd);
+            attr, eng, fpd);
         lp.bwd = lstm_backward(bpd);
+        bpad = bpd.scratchpad_desc();
         bwl = bpd.weights_layer_desc(), bwi = bpd.weights_iter_desc();
         dwl = bpd.diff_weights_layer_desc(), dwi = bpd.diff_weights_iter_desc(), dbd = bpd.diff_bias_desc();
       }
     } else if (d.cell == ANBN_CELL_GRU) {
-      lbr_gru_forward::primitive_desc fpd(lbr_gru_forward::desc(pk, dir, src, it, wl, wi, b, dst, out_it), eng);
+      lbr_gru_forward::primitive_desc fpd(lbr_gru_forward::desc(pk, dir, src, it, wl, wi, b, dst, out_it), attr, eng);
       lp.fwd = lbr_gru_forward(fpd);
-      wsd = fpd.workspace_desc();
+      wsd = fpd.workspace_desc(), fpad = fpd.scratchpad_desc();
       if (train) {
         lbr_gru_backward::primitive_desc bpd(
             lbr_gru_backward::desc(prop_kind::backward, dir, src, it, wl_any, wi_any, b, dst, none, src, it, wl_any,
                                    wi_any, b, dst, none),
-            eng, fpd);
+            attr, eng, fpd);
         lp.bwd = lbr_gru_backward(bpd);
+        bpad = bpd.scratchpad_desc();
         bwl = bpd.weights_layer_desc(), bwi = bpd.weights_iter_desc();
         dwl = bpd.diff_weights_layer_desc(), dwi = bpd.diff_weights_iter_desc(), dbd = bpd.diff_bias_desc();
       }
     } else {
       vanilla_rnn_forward::primitive_desc fpd(
-          vanilla_rnn_forward::desc(pk, algorithm::eltwise_tanh, dir, src, it, wl, wi, b, dst, out_it), eng);
+          vanilla_rnn_forward::desc(pk, algorithm::eltwise_tanh, dir, src, it, wl, wi, b, dst, out_it), attr, eng);
       lp.fwd = vanilla_rnn_forward(fpd);
-      wsd = fpd.workspace_desc();
+      wsd = fpd.workspace_desc(), fpad = fpd.scratchpad_desc();
       if (train) {
         vanilla_rnn_backward::primitive_desc bpd(
             vanilla_rnn_backward::desc(prop_kind::backward, algorithm::eltwise_tanh, dir, src, it, wl_any, wi_any, b,
                                        dst, none, src, it, wl_any, wi_any, b, dst, none),
-            eng, fpd);
+            attr, eng, fpd);
         lp.bwd = vanilla_rnn_backward(bpd);
+        bpad = bpd.scratchpad_desc();
         bwl = bpd.weights_layer_desc(), bwi = bpd.weights_iter_desc();
         dwl = bpd.diff_weights_layer_desc(), dwi = bpd.diff_weights_iter_desc(), dbd = bpd.diff_bias_desc();
       }
@@ -236,6 +260,7 @@ struct Ctx {
                    {DNNL_ARG_WEIGHTS_LAYER, lp.w_layer}, {DNNL_ARG_WEIGHTS_ITER, lp.w_iter},
                    {DNNL_ARG_BIAS, lp.bias},           {DNNL_ARG_DST_LAYER, lp.dst_layer}};
     if (lstm) lp.fwd_args[DNNL_ARG_SRC_ITER_C] = lp.c0;
+    add_pad(P, lp.fwd_args, fpad, eng);
     if (!train) {
       lp.fwd_args[DNNL_ARG_DST_ITER] = lp.hT;
       if (lstm) lp.fwd_args[DNNL_ARG_DST_ITER_C] = lp.cT;
@@ -248,12 +273,18 @@ struct Ctx {
     lp.reorder_w = bwl != wl || bwi != wi;
     lp.bw_layer = lp.reorder_w ? unbound(bwl) : lp.w_layer;
     lp.bw_iter = lp.reorder_w ? unbound(bwi) : lp.w_iter;
-    if (lp.reorder_w) lp.r_wl = reorder(lp.w_layer, unbound(bwl)), lp.r_wi = reorder(lp.w_iter, unbound(bwi));
+    if (lp.reorder_w) {
+      lp.r_wl = make_reorder(P, lp.r_wl_args, lp.w_layer, lp.bw_layer);
+      lp.r_wi = make_reorder(P, lp.r_wi_args, lp.w_iter, lp.bw_iter);
+    }
     lp.dw_layer = unbound(dwl), lp.dw_iter = unbound(dwi), lp.dbias = unbound(dbd);
     lp.reorder_dw = dwl != wl || dwi != wi;
     lp.dw_layer_user = lp.reorder_dw ? unbound(wl) : lp.dw_layer;
     lp.dw_iter_user = lp.reorder_dw ? unbound(wi) : lp.dw_iter;
-    if (lp.reorder_dw) lp.r_dwl = reorder(unbound(dwl), unbound(wl)), lp.r_dwi = reorder(unbound(dwi), unbound(wi));
+    if (lp.reorder_dw) {
+      lp.r_dwl = make_reorder(P, lp.r_dwl_args, lp.dw_layer, lp.dw_layer_user);
+      lp.r_dwi = make_reorder(P, lp.r_dwi_args, lp.dw_iter, lp.dw_iter_user);
+    }
     lp.bwd_args = {{DNNL_ARG_SRC_LAYER, lp.src_layer},           {DNNL_ARG_SRC_ITER, lp.h0},
                    {DNNL_ARG_WEIGHTS_LAYER, lp.bw_layer},        {DNNL_ARG_WEIGHTS_ITER, lp.bw_iter},
                    {DNNL_ARG_BIAS, lp.bias},                     {DNNL_ARG_DST_LAYER, lp.dst_layer},
@@ -262,13 +293,22 @@ struct Ctx {
                    {DNNL_ARG_DIFF_WEIGHTS_LAYER, lp.dw_layer},   {DNNL_ARG_DIFF_WEIGHTS_ITER, lp.dw_iter},
                    {DNNL_ARG_DIFF_BIAS, lp.dbias}};
     if (lstm) lp.bwd_args[DNNL_ARG_SRC_ITER_C] = lp.c0, lp.bwd_args[DNNL_ARG_DIFF_SRC_ITER_C] = lp.dc0;
+    add_pad(P, lp.bwd_args, bpad, eng);
   }
 
-  static void bind(memory &mem, Scratch &s) {
-    if (mem) mem.set_data_handle(s.bytes(mem.get_desc().get_size()));
+  // A reorder between two of the plan's memories, with its own scratchpad.
+  reorder make_reorder(Plan &P, std::unordered_map<int, memory> &args, const memory &from, const memory &to) {
+    reorder::primitive_desc pd(eng, from.get_desc(), eng, to.get_desc(), user_scratchpad());
+    args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    add_pad(P, args, pd.scratchpad_desc(), eng);
+    return reorder(pd);
   }
-  static float *fbind(memory &mem, Scratch &s) {
-    float *f = s.floats(mem.get_desc().get_size() / sizeof(float));
+
+  void bind(memory &mem, Scratch &s) {
+    if (mem) mem.set_data_handle(s.bytes(mem.get_desc().get_size(), generation));
+  }
+  float *fbind(memory &mem, Scratch &s) {
+    float *f = s.floats(mem.get_desc().get_size() / sizeof(float), generation);
     mem.set_data_handle(f);
     return f;
   }
@@ -277,14 +317,15 @@ struct Ctx {
   // (again only if some buffer has moved since): binding grows the buffers,
   // so it repeats until nothing moves.
   void bind_plan(Plan &P, bool train) {
-    while (P.bound != Scratch::generation) {
-      const uint64_t before = Scratch::generation;
+    while (P.bound != generation) {
+      const uint64_t before = generation;
       bind_once(P, train);
-      if (Scratch::generation == before) P.bound = before;
+      if (generation == before) P.bound = before;
     }
   }
 
   void bind_once(Plan &P, bool train) {
+    for (memory &m : P.pads) bind(m, pad);
     for (int l = 0; l < L; ++l) {
       LayerPlan &lp = P.layers[l];
       LayerScratch &s = scratch[l];
@@ -313,23 +354,31 @@ struct Ctx {
     P.top_h = unbound(hmd), P.logits = unbound(omd), P.logp = unbound(omd);
     P.fcw = memory(wmd, eng, &p[fcw]);
     P.fcb = memory(bmd, eng, &p[fcb]);
-    inner_product_forward::primitive_desc ipd(inner_product_forward::desc(pk, hmd, wmd, bmd, omd), eng);
-    logsoftmax_forward::primitive_desc lpd(logsoftmax_forward::desc(pk, omd, 1), eng);
+    const primitive_attr attr = user_scratchpad();
+    inner_product_forward::primitive_desc ipd(inner_product_forward::desc(pk, hmd, wmd, bmd, omd), attr, eng);
+    logsoftmax_forward::primitive_desc lpd(logsoftmax_forward::desc(pk, omd, 1), attr, eng);
     P.ip_fwd = inner_product_forward(ipd), P.ls_fwd = logsoftmax_forward(lpd);
     P.ip_fwd_args = {{DNNL_ARG_SRC, P.top_h}, {DNNL_ARG_WEIGHTS, P.fcw}, {DNNL_ARG_BIAS, P.fcb}, {DNNL_ARG_DST, P.logits}};
     P.ls_fwd_args = {{DNNL_ARG_SRC, P.logits}, {DNNL_ARG_DST, P.logp}};
+    add_pad(P, P.ip_fwd_args, ipd.scratchpad_desc(), eng);
+    add_pad(P, P.ls_fwd_args, lpd.scratchpad_desc(), eng);
     if (!train) return;
     P.dlogp = unbound(omd), P.dlogits = unbound(omd), P.dfcw = unbound(wmd), P.dfcb = unbound(bmd);
     P.dtop_h = unbound(hmd);
-    P.ls_bwd = logsoftmax_backward(logsoftmax_backward::primitive_desc(logsoftmax_backward::desc(omd, omd, 1), eng, lpd));
-    P.ip_bwd_data = inner_product_backward_data(
-        inner_product_backward_data::primitive_desc(inner_product_backward_data::desc(hmd, wmd, omd), eng, ipd));
-    P.ip_bwd_w = inner_product_backward_weights(inner_product_backward_weights::primitive_desc(
-        inner_product_backward_weights::desc(hmd, wmd, bmd, omd), eng, ipd));
+    logsoftmax_backward::primitive_desc lbpd(logsoftmax_backward::desc(omd, omd, 1), attr, eng, lpd);
+    inner_product_backward_data::primitive_desc idpd(inner_product_backward_data::desc(hmd, wmd, omd), attr, eng, ipd);
+    inner_product_backward_weights::primitive_desc iwpd(inner_product_backward_weights::desc(hmd, wmd, bmd, omd), attr,
+                                                        eng, ipd);
+    P.ls_bwd = logsoftmax_backward(lbpd);
+    P.ip_bwd_data = inner_product_backward_data(idpd);
+    P.ip_bwd_w = inner_product_backward_weights(iwpd);
     P.ls_bwd_args = {{DNNL_ARG_DST, P.logp}, {DNNL_ARG_DIFF_DST, P.dlogp}, {DNNL_ARG_DIFF_SRC, P.dlogits}};
     P.ip_bwd_data_args = {{DNNL_ARG_DIFF_DST, P.dlogits}, {DNNL_ARG_WEIGHTS, P.fcw}, {DNNL_ARG_DIFF_SRC, P.dtop_h}};
     P.ip_bwd_w_args = {{DNNL_ARG_SRC, P.top_h}, {DNNL_ARG_DIFF_DST, P.dlogits}, {DNNL_ARG_DIFF_WEIGHTS, P.dfcw},
                        {DNNL_ARG_DIFF_BIAS, P.dfcb}};
+    add_pad(P, P.ls_bwd_args, lbpd.scratchpad_desc(), eng);
+    add_pad(P, P.ip_bwd_data_args, idpd.scratchpad_desc(), eng);
+    add_pad(P, P.ip_bwd_w_args, iwpd.scratchpad_desc(), eng);
   }
 
   Plan &plan(int B, int T, bool train) {
@@ -339,7 +388,7 @@ struct Ctx {
     if (!slot) {
       auto P = std::make_unique<Plan>();
       P->layers.resize(L);
-      for (int l = 0; l < L; ++l) build_layer(P->layers[l], l, B, T, train);
+      for (int l = 0; l < L; ++l) build_layer(*P, P->layers[l], l, B, T, train);
       build_output(*P, T * B, train);
       slot = std::move(P);
     }
@@ -412,15 +461,15 @@ struct Ctx {
         std::memcpy(data(lp.diff_dst_layer), data(P.layers[l + 1].diff_src_layer), size_t(T) * B * H * sizeof(float));
       }
       if (lp.reorder_w) {
-        lp.r_wl.execute(strm, lp.w_layer, lp.bw_layer);
-        lp.r_wi.execute(strm, lp.w_iter, lp.bw_iter);
+        lp.r_wl.execute(strm, lp.r_wl_args);
+        lp.r_wi.execute(strm, lp.r_wi_args);
       }
       for (memory *mem : {&lp.dw_layer, &lp.dw_iter, &lp.dbias})  // zero, whether it accumulates or not
         std::memset(mem->get_data_handle(), 0, mem->get_desc().get_size());
       lp.bwd.execute(strm, lp.bwd_args);
       if (lp.reorder_dw) {
-        lp.r_dwl.execute(strm, lp.dw_layer, lp.dw_layer_user);
-        lp.r_dwi.execute(strm, lp.dw_iter, lp.dw_iter_user);
+        lp.r_dwl.execute(strm, lp.r_dwl_args);
+        lp.r_dwi.execute(strm, lp.r_dwi_args);
       }
       strm.wait();
       const LayerOff &lo = off[l];
@@ -539,6 +588,14 @@ struct Ctx {
 
 Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
 
+// The model's thread count for the duration of one call, on the calling
+// thread only (OpenMP's nthreads-var is per thread): nothing process-wide.
+struct ThreadScope {
+  int saved;
+  explicit ThreadScope(const Ctx *c) : saved(omp_get_max_threads()) { omp_set_num_threads(c->d.threads > 0 ? c->d.threads : 1); }
+  ~ThreadScope() { omp_set_num_threads(saved); }
+};
+
 template <class F>
 anbn_status wrap(char *err, size_t len, F &&f) {
   return anbn_plugin::guard(err, len, f);  // dnnl::error is a std::exception
@@ -606,6 +663,7 @@ anbn_status od_train_batch(anbn_backend_ctx *cx, const int32_t *x, const int32_t
                            int32_t divisor, const anbn_adam_hparams *hp, double *loss, char *err, size_t len) {
   Ctx *c = cast(cx);
   return wrap(err, len, [&] {
+    ThreadScope threads(c);
     *loss = c->loss_and_grad(x, y, B, T, divisor);
     if (!std::isfinite(*loss) || !all_finite(c->grad)) {
       set_err(err, len, "non-finite loss or gradient; nothing was updated");
@@ -624,7 +682,12 @@ anbn_status od_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t *
   Ctx *c = cast(cx);
   if (anbn_status s = check_n(c, n, err, len)) return s;
   return wrap(err, len, [&] {
+    ThreadScope threads(c);
     *loss = c->loss_and_grad(x, y, B, T, divisor);
+    if (!std::isfinite(*loss)) {  // grad was not filled: never hand back a stale one
+      set_err(err, len, "non-finite loss; no gradient");
+      return ANBN_ERR_NUMERIC;
+    }
     c->convert(c->grad.data(), grad, false);
     return ANBN_OK;
   });
@@ -634,6 +697,7 @@ anbn_status od_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_
                        const anbn_forward_out *out, char *err, size_t len) {
   Ctx *c = cast(cx);
   return wrap(err, len, [&] {
+    ThreadScope threads(c);
     c->forward(x, B, T, h0, c0, *out);
     return ANBN_OK;
   });

@@ -40,6 +40,7 @@ struct Ctx {
   std::vector<torch::Tensor> params;  // canonical order
   std::vector<size_t> numel;
   size_t total = 0;
+  int threads = 1;
   std::unique_ptr<torch::optim::Adam> opt;
 
   void init(const anbn_backend_desc &desc, torch::Device device) {
@@ -62,7 +63,7 @@ struct Ctx {
       total += numel.back();
     }
     opt = std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(1e-3));
-    if (d.threads > 0) torch::set_num_threads(d.threads);
+    threads = d.threads > 0 ? d.threads : 1;
   }
 
   // (B, T) int32 on the host -> int64 on the device.
@@ -378,10 +379,23 @@ anbn_status t_set_adam(anbn_backend_ctx *cx, const float *m, const float *v, siz
   return wrap(err, len, [&] { return c->set_adam(m, v, step), ANBN_OK; });
 }
 
+// libtorch's intra-op thread count is process-wide: it is set to the model's
+// for the duration of a call and put back after, never left changed.
+struct ThreadScope {
+  int saved;
+  explicit ThreadScope(const Ctx *c) : saved(at::get_num_threads()) {
+    if (saved != c->threads) at::set_num_threads(c->threads);
+  }
+  ~ThreadScope() {
+    if (at::get_num_threads() != saved) at::set_num_threads(saved);
+  }
+};
+
 anbn_status t_train_batch(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t B, int32_t T,
                           int32_t divisor, const anbn_adam_hparams *hp, double *loss, char *err, size_t len) {
   Ctx *c = cast(cx);
   return wrap(err, len, [&] {
+    ThreadScope threads(c);
     std::string why;
     anbn_status s = c->train_batch(x, y, B, T, divisor, *hp, loss, &why);
     if (s != ANBN_OK) set_err(err, len, why);
@@ -393,13 +407,21 @@ anbn_status t_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y
                         int32_t divisor, float *grad, size_t n, double *loss, char *err, size_t len) {
   Ctx *c = cast(cx);
   if (anbn_status s = check_n(c, n, err, len)) return s;
-  return wrap(err, len, [&] { return c->gradients(x, y, B, T, divisor, grad, loss), ANBN_OK; });
+  return wrap(err, len, [&] {
+    ThreadScope threads(c);
+    c->gradients(x, y, B, T, divisor, grad, loss);
+    if (!std::isfinite(*loss)) return set_err(err, len, "non-finite loss"), ANBN_ERR_NUMERIC;
+    return ANBN_OK;
+  });
 }
 
 anbn_status t_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t T, const float *h0, const float *c0,
                       const anbn_forward_out *out, char *err, size_t len) {
   Ctx *c = cast(cx);
-  return wrap(err, len, [&] { return c->forward(x, B, T, h0, c0, *out), ANBN_OK; });
+  return wrap(err, len, [&] {
+    ThreadScope threads(c);
+    return c->forward(x, B, T, h0, c0, *out), ANBN_OK;
+  });
 }
 
 const anbn_backend_iface kTorchCpu = {
