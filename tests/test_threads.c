@@ -1,0 +1,259 @@
+/* Threads: a model handed from thread to thread (what every pool does), many
+ * models on many threads, and two threads on one model.  Run under TSan in CI
+ * (preset tsan) on every CPU backend. */
+#include <pthread.h>
+
+#include "anbn_test.h"
+
+static const char *const kBackends[] = {"ref", "onednn"};
+
+static int backend_usable(const char *name) {
+  anbn_backend_info info;
+  return anbn_backend_find(name, &info) == ANBN_OK && info.available;
+}
+
+static anbn_model *make(const char *backend, anbn_cell cell, uint64_t seed) {
+  anbn_config c;
+  anbn_config_init(&c);
+  c.backend = backend;
+  c.cell = cell;
+  c.seed = seed;
+  anbn_model *m = NULL;
+  assert_anbn_ok(anbn_create(&c, &m));
+  return m;
+}
+
+typedef struct {
+  anbn_model *m;
+  const anbn_corpus *corpus;
+  int epochs;
+  anbn_status rc;
+} Job;
+
+static void *train_job(void *arg) {
+  Job *j = arg;
+  j->rc = ANBN_OK;
+  for (int e = 0; e < j->epochs && j->rc == ANBN_OK; ++e) j->rc = anbn_train_epoch(j->m, j->corpus, NULL, NULL, NULL);
+  return NULL;
+}
+
+static void run_in_thread(Job *j) {
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, train_job, j), 0);
+  pthread_join(t, NULL);
+  assert_anbn_ok(j->rc);
+}
+
+static void assert_same_params(anbn_model *a, anbn_model *b) {
+  size_t na, nb;
+  float *pa = test_params(a, &na), *pb = test_params(b, &nb);
+  assert_int_equal(na, nb);
+  assert_memory_equal(pa, pb, na * sizeof(float)); /* bit for bit */
+  free(pa);
+  free(pb);
+}
+
+/* Train in thread A, join, train in thread B, then probe on the main thread:
+ * bitwise what one thread gives. */
+static void test_handoff_between_threads(void **state) {
+  (void)state;
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  for (size_t b = 0; b < sizeof kBackends / sizeof *kBackends; ++b) {
+    if (!backend_usable(kBackends[b])) {
+      print_message("handoff: backend %s not available here\n", kBackends[b]);
+      continue;
+    }
+    for (anbn_cell cell = ANBN_CELL_RNN_TANH; cell <= ANBN_CELL_GRU; ++cell) {
+      anbn_model *moved = make(kBackends[b], cell, 3), *home = make(kBackends[b], cell, 3);
+      Job a = {moved, t, 1, ANBN_OK}, b2 = {moved, t, 1, ANBN_OK}, h = {home, t, 2, ANBN_OK};
+      run_in_thread(&a);
+      run_in_thread(&b2);
+      train_job(&h);
+      assert_anbn_ok(h.rc);
+      assert_same_params(moved, home);
+      anbn_eval_stats e1 = {.struct_size = sizeof e1}, e2 = {.struct_size = sizeof e2};
+      assert_anbn_ok(anbn_evaluate(moved, v, &e1));
+      assert_anbn_ok(anbn_evaluate(home, v, &e2));
+      assert_memory_equal(&e1.mean_loss, &e2.mean_loss, sizeof(double));
+      anbn_destroy(moved);
+      anbn_destroy(home);
+    }
+    print_message("handoff: %s bitwise equal for rnn, lstm, gru\n", kBackends[b]);
+  }
+  anbn_corpus_destroy(t);
+  anbn_corpus_destroy(v);
+}
+
+/* 4 threads, 2 models each, concurrently: every model equal to a serial run. */
+enum { kThreads = 4, kPer = 2 };
+static void test_many_models_many_threads(void **state) {
+  (void)state;
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 2, &t, &v));
+  for (size_t b = 0; b < sizeof kBackends / sizeof *kBackends; ++b) {
+    if (!backend_usable(kBackends[b])) continue;
+    Job jobs[kThreads * kPer];
+    anbn_model *serial[kThreads * kPer];
+    for (int i = 0; i < kThreads * kPer; ++i) {
+      const anbn_cell cell = (anbn_cell)(i % 3);
+      jobs[i] = (Job){make(kBackends[b], cell, 10 + (uint64_t)i), t, 1, ANBN_OK};
+      serial[i] = make(kBackends[b], cell, 10 + (uint64_t)i);
+    }
+    pthread_t th[kThreads * kPer];
+    for (int i = 0; i < kThreads * kPer; ++i) assert_int_equal(pthread_create(&th[i], NULL, train_job, &jobs[i]), 0);
+    for (int i = 0; i < kThreads * kPer; ++i) pthread_join(th[i], NULL);
+    for (int i = 0; i < kThreads * kPer; ++i) {
+      assert_anbn_ok(jobs[i].rc);
+      assert_anbn_ok(anbn_train_epoch(serial[i], t, NULL, NULL, NULL));
+      assert_same_params(jobs[i].m, serial[i]);
+      anbn_destroy(jobs[i].m);
+      anbn_destroy(serial[i]);
+    }
+    print_message("many models: %s, %d models on %d threads equal to serial runs\n", kBackends[b], kThreads * kPer,
+                  kThreads * kPer);
+  }
+  anbn_corpus_destroy(t);
+  anbn_corpus_destroy(v);
+}
+
+/* Two threads, one model: the second gets BUSY while the first trains, and
+ * the first's result is untouched.  Deterministic: the first thread's progress
+ * callback waits until the second has tried. */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int training, tried;
+  anbn_model *m;
+  anbn_state *st;
+  anbn_status second[5];
+} Meet;
+
+static int wait_for_second(void *user, const anbn_progress *p) {
+  Meet *x = user;
+  (void)p;
+  pthread_mutex_lock(&x->mu);
+  x->training = 1;
+  pthread_cond_broadcast(&x->cv);
+  while (!x->tried) pthread_cond_wait(&x->cv, &x->mu);
+  pthread_mutex_unlock(&x->mu);
+  return 0;
+}
+
+static void *second_thread(void *arg) {
+  Meet *x = arg;
+  pthread_mutex_lock(&x->mu);
+  while (!x->training) pthread_cond_wait(&x->cv, &x->mu);
+  pthread_mutex_unlock(&x->mu);
+  anbn_corpus *t, *v;
+  anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v);
+  anbn_config c;
+  anbn_config_init(&c);
+  anbn_model_info info = {.struct_size = sizeof info};
+  x->second[0] = anbn_train_epoch(x->m, t, NULL, NULL, NULL);
+  x->second[1] = anbn_model_get_config(x->m, &c);
+  x->second[2] = anbn_model_get_info(x->m, &info);
+  x->second[3] = anbn_step(x->m, x->st, 3, NULL);
+  x->second[4] = anbn_save(x->m, "/nonexistent-dir/never-written.safetensors");
+  anbn_corpus_destroy(t);
+  anbn_corpus_destroy(v);
+  pthread_mutex_lock(&x->mu);
+  x->tried = 1;
+  pthread_cond_broadcast(&x->cv);
+  pthread_mutex_unlock(&x->mu);
+  return NULL;
+}
+
+static void test_two_threads_one_model_busy(void **state) {
+  (void)state;
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  for (size_t b = 0; b < sizeof kBackends / sizeof *kBackends; ++b) {
+    if (!backend_usable(kBackends[b])) continue;
+    Meet x = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, make(kBackends[b], ANBN_CELL_LSTM, 5), NULL, {0}};
+    anbn_model *alone = make(kBackends[b], ANBN_CELL_LSTM, 5);
+    assert_anbn_ok(anbn_state_create(x.m, &x.st));
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, second_thread, &x), 0);
+    assert_anbn_ok(anbn_train_epoch(x.m, t, wait_for_second, &x, NULL));
+    pthread_join(th, NULL);
+    for (int i = 0; i < 5; ++i) assert_int_equal(x.second[i], ANBN_ERR_BUSY);
+    assert_anbn_ok(anbn_train_epoch(alone, t, NULL, NULL, NULL));
+    assert_same_params(x.m, alone);
+    anbn_state_destroy(x.st);
+    anbn_destroy(x.m);
+    anbn_destroy(alone);
+  }
+  anbn_corpus_destroy(t);
+  anbn_corpus_destroy(v);
+}
+
+/* One state stepped from two threads (two models): never a data race; each
+ * call either runs or gets BUSY. */
+typedef struct {
+  anbn_model *m;
+  anbn_state *st;
+  int ok, busy, other;
+} Stepper;
+
+static void *step_many(void *arg) {
+  Stepper *s = arg;
+  for (int i = 0; i < 2000; ++i) {
+    const anbn_status rc = anbn_step(s->m, s->st, i % 3, NULL);
+    if (rc == ANBN_OK) s->ok++;
+    else if (rc == ANBN_ERR_BUSY) s->busy++;
+    else s->other++;
+  }
+  return NULL;
+}
+
+static void test_shared_state_is_guarded(void **state) {
+  (void)state;
+  anbn_model *a = make("ref", ANBN_CELL_LSTM, 1), *b = make("ref", ANBN_CELL_LSTM, 2);
+  anbn_state *st;
+  assert_anbn_ok(anbn_state_create(a, &st));
+  Stepper s1 = {a, st, 0, 0, 0}, s2 = {b, st, 0, 0, 0};
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, step_many, &s1);
+  pthread_create(&t2, NULL, step_many, &s2);
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  assert_int_equal(s1.other + s2.other, 0);
+  assert_int_equal(s1.ok + s1.busy + s2.ok + s2.busy, 4000);
+  print_message("shared state: %d steps ran, %d got BUSY\n", s1.ok + s2.ok, s1.busy + s2.busy);
+  anbn_state_destroy(st);
+  anbn_destroy(a);
+  anbn_destroy(b);
+}
+
+/* Destroying a model from inside its own call (a progress callback) is the
+ * caller's error; the library defers the free to the end of that call. */
+static int destroy_from_callback(void *user, const anbn_progress *p) {
+  (void)p;
+  anbn_model **m = user;
+  if (*m) anbn_destroy(*m), *m = NULL;
+  return 0;
+}
+
+static void test_destroy_during_call_is_deferred(void **state) {
+  (void)state;
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  anbn_model *m = make("ref", ANBN_CELL_RNN_TANH, 1), *handle = m;
+  /* The call finishes and then frees the model (ASan: no use after free, no leak). */
+  assert_anbn_ok(anbn_train_epoch(handle, t, destroy_from_callback, &m, NULL));
+  assert_null(m);
+  anbn_corpus_destroy(t);
+  anbn_corpus_destroy(v);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_handoff_between_threads),
+      cmocka_unit_test(test_many_models_many_threads),
+      cmocka_unit_test(test_two_threads_one_model_busy),
+      cmocka_unit_test(test_shared_state_is_guarded),
+      cmocka_unit_test(test_destroy_during_call_is_deferred),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
