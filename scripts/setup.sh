@@ -3,7 +3,7 @@
 # PyPI.  Idempotent: what is already there is not fetched again.
 set -euo pipefail
 
-debs=(cmake ninja-build g++ pkg-config libcmocka-dev nlohmann-json3-dev libdnnl-dev)
+debs=(cmake ninja-build g++ pkg-config libcmocka-dev nlohmann-json3-dev libdnnl-dev clang-14 libclang-rt-14-dev)
 py=(numpy torch safetensors pytest tqdm matplotlib)
 
 sudo=""

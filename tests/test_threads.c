@@ -226,6 +226,42 @@ static void test_shared_state_is_guarded(void **state) {
   anbn_destroy(b);
 }
 
+/* get_config against set_training on two threads: each call runs whole or
+ * gets BUSY (TSan: no race on the config). */
+typedef struct {
+  anbn_model *m;
+  int writer, ok, busy, other;
+} ConfigJob;
+
+static void *config_loop(void *arg) {
+  ConfigJob *j = arg;
+  for (int i = 0; i < 3000; ++i) {
+    anbn_config c;
+    anbn_config_init(&c);
+    c.lr = 1e-3f * (float)(1 + i % 7);
+    const anbn_status rc = j->writer ? anbn_model_set_training(j->m, &c) : anbn_model_get_config(j->m, &c);
+    if (rc == ANBN_OK) j->ok++;
+    else if (rc == ANBN_ERR_BUSY) j->busy++;
+    else j->other++;
+    if (!j->writer && rc == ANBN_OK && !(c.lr > 0.f)) j->other++;
+  }
+  return NULL;
+}
+
+static void test_config_reader_and_writer(void **state) {
+  (void)state;
+  anbn_model *m = make("ref", ANBN_CELL_GRU, 1);
+  ConfigJob w = {m, 1, 0, 0, 0}, r = {m, 0, 0, 0, 0};
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, config_loop, &w);
+  pthread_create(&t2, NULL, config_loop, &r);
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  assert_int_equal(w.other + r.other, 0);
+  assert_int_equal(w.ok + w.busy + r.ok + r.busy, 6000);
+  anbn_destroy(m);
+}
+
 /* Destroying a model from inside its own call (a progress callback) is the
  * caller's error; the library defers the free to the end of that call. */
 static int destroy_from_callback(void *user, const anbn_progress *p) {
@@ -253,6 +289,7 @@ int main(void) {
       cmocka_unit_test(test_many_models_many_threads),
       cmocka_unit_test(test_two_threads_one_model_busy),
       cmocka_unit_test(test_shared_state_is_guarded),
+      cmocka_unit_test(test_config_reader_and_writer),
       cmocka_unit_test(test_destroy_during_call_is_deferred),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -149,7 +149,13 @@ struct Ctx {
   Vec proj, emb_row, hs, cs, ail, ahl, actl, zl;  // (V, G*H); (E); per layer (H, B) x2; (G*H, B) x3; (O+2, B)
   // Built for AVX-512, AVX2 and the baseline; the loader picks one (ifunc).
   // No FMA in any of them (-ffp-contract=off): the same bits on each.
-  __attribute__((target_clones("avx512f", "avx2", "default")))
+  // Not under TSan: its instrumented ifunc resolver runs before TSan starts.
+#if defined(__SANITIZE_THREAD__)
+#define ANBN_LANE_CLONES
+#else
+#define ANBN_LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+  ANBN_LANE_CLONES
   void forward_lanes(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out) {
     const int GH = G * H;
     const size_t nb = size_t(B);
