@@ -1,5 +1,9 @@
 // The anbn command-line program: the seed experiment and every step of it.
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cerrno>
 
 #include <chrono>
 #include <cmath>
@@ -31,8 +35,27 @@ struct TrainCtx {
   const char *label;
 };
 
+// Ctrl-C: the first SIGINT asks training to stop (the progress callback
+// cancels the epoch, which rolls the model back to the last finished one);
+// SA_RESETHAND makes a second one end the program at once.
+volatile sig_atomic_t g_interrupted = 0;
+void on_sigint(int) { g_interrupted = 1; }
+
+struct SigintScope {
+  struct sigaction old {};
+  SigintScope() {
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+  }
+  ~SigintScope() { sigaction(SIGINT, &old, nullptr); }
+};
+
 int on_progress(void *user, const anbn_progress *p) {
   auto *t = static_cast<TrainCtx *>(user);
+  if (g_interrupted) return 1;
   t->bar.update(t->label, p->done, p->total, p->mean_loss);
   if (t->lines && (p->done - 1) % 500 == 0 && p->done != p->total) {  // the seed's i % 500 == 0
     t->bar.finish();
@@ -53,8 +76,31 @@ json epoch_json(const EpochRecord &r) {
               {"seconds", r.seconds}};
 }
 
+// Where and how often training checkpoints (empty path: never).
+struct SavePlan {
+  std::string path;
+  int every = 0;  // also after every `every` epochs
+};
+
+void save_checkpoint(anbn_model *m, const std::string &path) {
+  check(anbn_save(m, path.c_str()), "saving " + path);
+  std::fprintf(stderr, "saved %s\n", path.c_str());
+}
+
+// Fails early, before any training, when the checkpoint could not be written.
+void check_writable(const std::string &path) {
+  if (path.empty()) return;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string probe = dir + "/.anbn-write-test-XXXXXX";
+  const int fd = mkstemp(&probe[0]);
+  if (fd < 0) throw Failure{"--save: cannot write into '" + dir + "': " + std::strerror(errno), 1};
+  close(fd);
+  unlink(probe.c_str());
+}
+
 std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, const anbn_corpus *valid, int epochs,
-                                      bool lines, const char *label) {
+                                      bool lines, const char *label, const SavePlan &save = {}) {
   std::vector<EpochRecord> out;
   TrainCtx ctx{ProgressBar(), lines, label};
   const anbn_model_info info = info_of(m);
@@ -63,8 +109,15 @@ std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, c
   for (int e = 0; e < epochs; ++e) {
     anbn_epoch_stats st{};
     st.struct_size = sizeof st;
-    check(anbn_train_epoch(m, train, on_progress, &ctx, &st), "training");
+    const anbn_status rc = g_interrupted ? ANBN_ERR_CANCELLED : anbn_train_epoch(m, train, on_progress, &ctx, &st);
     ctx.bar.finish();
+    if (rc == ANBN_ERR_CANCELLED && g_interrupted) {
+      const anbn_model_info info = info_of(m);
+      std::fprintf(stderr, "interrupted: keeping the last finished epoch (%lld epochs trained)\n", (long long)info.epoch);
+      if (!save.path.empty()) save_checkpoint(m, save.path);
+      throw Failure{"interrupted", 130};
+    }
+    check(rc, "training");
     EpochRecord r{st.epoch, st.mean_loss, 0.0, {}, st.seconds};
     if (valid) {
       r.eval.struct_size = sizeof r.eval;
@@ -72,6 +125,7 @@ std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, c
       r.valid_loss = r.eval.mean_loss;
     }
     out.push_back(r);
+    if (!save.path.empty() && save.every > 0 && (e + 1) % save.every == 0 && e + 1 < epochs) save_checkpoint(m, save.path);
     if (lines) {
       std::printf("epoch %lld, train loss: %.2f, valid loss: %.2f, errors/seq: %.2f, error rate: %.3f\n",
                   (long long)r.epoch, r.train_loss, r.valid_loss,
@@ -215,7 +269,8 @@ std::vector<Option> train_options() {
           {"--threads", "N", "threads the backend may use", "1"},
           {"--clip", "X", "clip the gradient's global norm to X before each Adam step (0: off)", "0"},
           {"--init", "CKPT", "start from a checkpoint (its architecture wins over the flags)", ""},
-          {"--save", "CKPT", "write a checkpoint at the end", ""},
+          {"--save", "CKPT", "write a checkpoint at the end (and on Ctrl-C: the last finished epoch)", ""},
+          {"--save-every", "N", "also write --save after every N epochs (0: only at the end)", "0"},
           {"--json", "", "print {\"epochs\":[{epoch,train_loss,valid_loss,errors,positions,seconds}...]}", ""}};
 }
 
@@ -251,27 +306,30 @@ int cmd_train(int argc, char **argv) {
     cfg.backend = backend.c_str();
     cfg.cell = cell_arg(a);
     cfg.language = language_arg(a);
-    cfg.hidden = int32_t(a.integer("--hidden"));
-    cfg.layers = int32_t(a.integer("--layers"));
-    cfg.seed = uint64_t(a.integer("--seed"));
-    cfg.threads = int32_t(a.integer("--threads"));
+    cfg.hidden = int32_t(a.integer("--hidden", 1, 8192));
+    cfg.layers = int32_t(a.integer("--layers", 1, 64));
+    cfg.seed = a.seed("--seed");
+    cfg.threads = int32_t(a.integer("--threads", 0, 1024));
   }
   if (!a.str("--init").empty() && a.has("--lr")) cfg.lr = float(a.real("--lr"));
   if (a.str("--init").empty()) cfg.lr = float(a.real("--lr"));
-  if (a.has("--batch") || a.str("--init").empty()) cfg.batch_size = int32_t(a.integer("--batch"));
+  if (a.has("--batch") || a.str("--init").empty()) cfg.batch_size = int32_t(a.integer("--batch", 1, 1 << 20));
   if (a.has("--clip") || a.str("--init").empty()) cfg.clip_norm = float(a.real("--clip"));
   const std::string sh = a.str("--shuffle");
   if (sh != "on" && sh != "off") throw Failure{"--shuffle takes on or off, got '" + sh + "'", 2};
   if (a.has("--shuffle") || a.str("--init").empty()) cfg.shuffle = sh == "on";
   if (!m.m) check(anbn_create(&cfg, &m.m), "creating the model");
   else check(anbn_model_set_training(m.m, &cfg), "training settings");
-  const uint64_t data_seed = a.has("--data-seed") ? uint64_t(a.integer("--data-seed")) : cfg.seed;
+  const uint64_t data_seed = a.has("--data-seed") ? a.seed("--data-seed") : cfg.seed;
   Corpora c;
   make_corpora(a, cfg.language, data_seed, c);
-  const int epochs = int(a.integer("--epochs"));
-  if (epochs < 0) throw Failure{"--epochs must be >= 0", 2};
-  const auto recs = run_training(m.m, c.train, c.valid, epochs, !js, "train");
-  if (!a.str("--save").empty()) check(anbn_save(m.m, a.str("--save").c_str()), "saving " + a.str("--save"));
+  const int epochs = int(a.integer("--epochs", 0, 1000000));
+  const SavePlan save{a.str("--save"), int(a.integer("--save-every", 0, 1000000))};
+  if (save.every > 0 && save.path.empty()) throw Failure{"--save-every needs --save CKPT", 2};
+  check_writable(save.path);
+  SigintScope sigint;
+  const auto recs = run_training(m.m, c.train, c.valid, epochs, !js, "train", save);
+  if (!save.path.empty()) save_checkpoint(m.m, save.path);
   if (js) {
     json eps = json::array();
     for (const auto &r : recs) eps.push_back(epoch_json(r));
@@ -298,10 +356,10 @@ int cmd_eval(int argc, char **argv) {
   anbn_config cfg;
   check(anbn_model_get_config(m.m, &cfg), "config");
   Corpora c;
-  check(anbn_corpus_seed(cfg.language, a.has("--data-seed") ? uint64_t(a.integer("--data-seed")) : cfg.seed, &c.train,
+  check(anbn_corpus_seed(cfg.language, a.has("--data-seed") ? a.seed("--data-seed") : cfg.seed, &c.train,
                          &c.valid),
         "seed corpus");
-  if (!a.str("--corpus").empty()) {
+  if (a.has("--corpus")) {
     anbn_corpus_destroy(c.valid);
     c.valid = nullptr;
     check(anbn_corpus_load(a.str("--corpus").c_str(), anbn_language_alphabet(cfg.language), &c.valid), "--corpus");
@@ -330,7 +388,8 @@ std::vector<int32_t> parse_tokens(const std::string &s) {
     char *end;
     errno = 0;
     const long v = std::strtol(p, &end, 10);
-    if (end == p || errno) throw Failure{"--sequence must be integers separated by spaces, got '" + s + "'", 2};
+    if (end == p || errno || v < INT32_MIN || v > INT32_MAX)
+      throw Failure{"--sequence must be 32-bit integers separated by spaces, got '" + s + "'", 2};
     t.push_back(int32_t(v));
     p = end;
   }
@@ -359,7 +418,7 @@ int cmd_probe(int argc, char **argv) {
   load_model(a.str("--model"), a.str("--backend"), m);
   const anbn_model_info info = info_of(m.m);
   if (a.has("--max-n")) {
-    const long long n = a.integer("--max-n");
+    const long long n = a.integer("--max-n", 1, 100000);
     if (n < 1 || n > 100000) throw Failure{"--max-n must be in 1..100000", 2};
     json rows = json::array();
     print_probe_table(m.m, info.language, int(n), a.flag("--json") ? &rows : nullptr);
@@ -413,7 +472,7 @@ int cmd_capacity(int argc, char **argv) {
   load_model(a.str("--model"), a.str("--backend"), m);
   anbn_capacity_result r{};
   const std::vector<int32_t> at = parse_lengths(a.str("--at"), "--at");
-  const json j = capacity_json(m.m, int(a.integer("--max-n")), at, &r);
+  const json j = capacity_json(m.m, int(a.integer("--max-n", 1, 1000000)), at, &r);  // checked before rows are allocated
   if (a.flag("--json")) {
     std::printf("%s\n", j.dump().c_str());
   } else {
@@ -447,7 +506,7 @@ int cmd_generate(int argc, char **argv) {
   const long long count = a.integer("--count");
   if (count < 0) throw Failure{"--count must be >= 0", 2};
   size_t valid = 0;
-  const json s = generate_json(m.m, size_t(count), a.real("--temperature"), uint64_t(a.integer("--seed")), &valid);
+  const json s = generate_json(m.m, size_t(count), a.real("--temperature"), a.seed("--seed"), &valid);
   const double frac = count ? double(valid) / double(count) : 0.0;
   if (a.flag("--json")) {
     std::printf("%s\n", json{{"samples", s}, {"valid_fraction", frac}}.dump(2).c_str());
@@ -466,7 +525,7 @@ int cmd_corpus(int argc, char **argv) {
           {"--valid", "FILE", "where to write the validation set", "valid.txt"}});
   if (!a.parse(argc, argv)) return 0;
   Corpora c;
-  check(anbn_corpus_seed(language_arg(a), uint64_t(a.integer("--seed")), &c.train, &c.valid), "seed corpus");
+  check(anbn_corpus_seed(language_arg(a), a.seed("--seed"), &c.train, &c.valid), "seed corpus");
   check(anbn_corpus_save(c.train, a.str("--train").c_str()), "writing " + a.str("--train"));
   check(anbn_corpus_save(c.valid, a.str("--valid").c_str()), "writing " + a.str("--valid"));
   return 0;
@@ -485,7 +544,7 @@ int cmd_experiment(int argc, char **argv) {
   const bool js = a.flag("--json");
   const std::string out = a.str("--out"), backend = a.str("--backend");
   if (mkdir(out.c_str(), 0755) != 0 && errno != EEXIST) throw Failure{"cannot create " + out + ": " + std::strerror(errno), 1};
-  const uint64_t seed = uint64_t(a.integer("--seed"));
+  const uint64_t seed = a.seed("--seed");
   const auto t0 = std::chrono::steady_clock::now();
   Corpora c;
   check(anbn_corpus_seed(ANBN_LANG_ANBN, seed, &c.train, &c.valid), "seed corpus");

@@ -59,23 +59,38 @@ std::string Args::str(const std::string &name) const {
   auto it = values_.find(name);
   if (it != values_.end()) return it->second;
   const Option *o = find(name);
-  return o ? o->def : "";
+  // A default with a space in it describes what happens ("the model's seed"),
+  // it is not a value: the option is simply unset.
+  return o && o->def.find(' ') == std::string::npos ? o->def : "";
 }
 
-long long Args::integer(const std::string &name) const {
+long long Args::integer(const std::string &name, long long lo, long long hi) const {
   const std::string s = str(name);
   char *end = nullptr;
   errno = 0;
   const long long v = std::strtoll(s.c_str(), &end, 10);
-  if (s.empty() || *end || errno) throw Failure{name + " needs an integer, got '" + s + "'", 2};
+  if (s.empty() || *end || errno || v < lo || v > hi)
+    throw Failure{name + " needs an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got '" + s + "'", 2};
+  return v;
+}
+
+uint64_t Args::seed(const std::string &name) const {
+  const std::string s = str(name);
+  char *end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(s.c_str(), &end, 10);
+  if (s.empty() || s[0] == '-' || s[0] == '+' || *end || errno)
+    throw Failure{name + " needs an integer in 0.." + std::to_string(UINT64_MAX) + ", got '" + s + "'", 2};
   return v;
 }
 
 double Args::real(const std::string &name) const {
   const std::string s = str(name);
   char *end = nullptr;
+  errno = 0;
   const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end) throw Failure{name + " needs a number, got '" + s + "'", 2};
+  if (s.empty() || *end || errno || !std::isfinite(v) || std::fabs(v) > 3.4e38)
+    throw Failure{name + " needs a finite number, got '" + s + "'", 2};
   return v;
 }
 

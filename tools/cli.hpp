@@ -3,6 +3,7 @@
 #pragma once
 #include <anbn/anbn.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -37,7 +38,9 @@ class Args {
   bool parse(int argc, char **argv);
   bool has(const std::string &name) const { return values_.count(name) > 0; }
   std::string str(const std::string &name) const;
-  long long integer(const std::string &name) const;
+  // Parsed with a range check (usage error outside lo..hi): never truncated.
+  long long integer(const std::string &name, long long lo = 0, long long hi = INT32_MAX) const;
+  uint64_t seed(const std::string &name) const;  // 0..2^64-1
   double real(const std::string &name) const;
   bool flag(const std::string &name) const { return has(name); }
   void usage(FILE *out) const;

@@ -280,14 +280,14 @@ int cmd_sweep(int argc, char **argv) {
   anbn_config_init(&c.model);
   c.model.cell = cell_arg(a);
   c.model.language = language_arg(a);
-  c.model.hidden = int32_t(a.integer("--hidden"));
-  c.model.layers = int32_t(a.integer("--layers"));
+  c.model.hidden = int32_t(a.integer("--hidden", 1, 8192));
+  c.model.layers = int32_t(a.integer("--layers", 1, 64));
   c.model.lr = float(a.real("--lr"));
-  c.model.batch_size = int32_t(a.integer("--batch"));
+  c.model.batch_size = int32_t(a.integer("--batch", 1, 1 << 20));
   c.model.clip_norm = a.has("--clip") ? float(a.real("--clip")) : 0.f;
   c.backend = a.str("--backend");
   c.epochs = int(a.integer("--epochs"));
-  c.max_n = int(a.integer("--max-n"));
+  c.max_n = int(a.integer("--max-n", 1, 1000000));
   c.valid = parse_range(a.str("--valid-range"));
   c.spot_n = parse_lengths(a.str("--spot"), "--spot");
   c.spot_backend = a.has("--spot-backend") ? a.str("--spot-backend") : "";
@@ -303,7 +303,7 @@ int cmd_sweep(int argc, char **argv) {
   c.lr_final = a.has("--lr-final") ? a.real("--lr-final") : 0.0;
   c.patience = a.has("--patience") ? int(a.integer("--patience")) : 0;
   const auto seeds = parse_seeds(a.str("--seeds"));
-  const int jobs = std::max(1, int(a.integer("--jobs")));
+  const int jobs = std::max(1, int(a.integer("--jobs", 0, 1024)));
   const json config{{"cell", a.str("--cell")}, {"language", a.str("--language")}, {"hidden", c.model.hidden},
                     {"layers", c.model.layers}, {"lr", double(c.model.lr)}, {"batch", c.model.batch_size},
                     {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n},
