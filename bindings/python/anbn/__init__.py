@@ -13,9 +13,12 @@ Tokens: letters 0..k-1, END = k, START = k+1 (k = 2 for 0^n 1^n).
 Every failing call raises anbn.Error with the library's status and message.
 Handles are freed by del, by close(), or by a with-block.
 """
+import contextlib
 import ctypes
 import dataclasses
+import signal
 import sys
+import threading
 import weakref
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Union
 
@@ -31,6 +34,21 @@ CELLS = {"rnn": 0, "rnn_tanh": 0, "tanh": 0, "lstm": 1, "gru": 2}
 CELL_NAMES = {0: "rnn_tanh", 1: "lstm", 2: "gru"}
 LANGUAGES = {"anbn": 0, "anbnanbn": 1, "anbncn": 2}
 LANGUAGE_NAMES = {v: k for k, v in LANGUAGES.items()}
+
+
+@contextlib.contextmanager
+def _sigint_flag(flag: list):
+    """While C code runs: SIGINT appends to `flag` instead of raising (main
+    thread, default handler only; a program's own handler is left alone)."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    signal.signal(signal.SIGINT, lambda *_: flag.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Error(Exception):
@@ -454,11 +472,17 @@ class Model(_Handle):
         """One epoch (shuffle, batches, one Adam step per batch).  progress:
         True for a bar (tqdm if installed), or a function of a dict
         {epoch, done, total, mean_loss} that returns True to cancel (then
-        anbn.Error ANBN_ERR_CANCELLED is raised and the model is unchanged)."""
+        anbn.Error ANBN_ERR_CANCELLED is raised and the model is unchanged).
+        Ctrl-C raises KeyboardInterrupt, the model rolled back to where the
+        epoch began: a callback always runs (every progress_every sequences)
+        so that Python can see the signal."""
         bar = None
         errors = []
+        interrupted = []
 
         def cb(_user, p):
+            if interrupted:
+                return 1
             try:
                 d = {"epoch": p.contents.epoch, "done": p.contents.done, "total": p.contents.total,
                      "mean_loss": p.contents.mean_loss}
@@ -466,21 +490,27 @@ class Model(_Handle):
                     bar.update(d["done"] - bar.n)
                     bar.set_postfix_str(f"loss {d['mean_loss']:.3f}")
                     return 0
-                return 1 if progress(d) else 0
+                return 1 if progress and progress(d) else 0
             except BaseException as e:  # never let an exception unwind through C
                 errors.append(e)
                 return 1
 
-        fn = _lib.PROGRESS_FN(cb) if progress else _lib.PROGRESS_FN()
+        fn = _lib.PROGRESS_FN(cb)  # always: Ctrl-C is seen at the next callback
         if progress is True:
             bar = _make_bar(len(corpus), f"epoch {self.info['epoch']}")
         st = _lib.EpochStats()
         st.struct_size = ctypes.sizeof(st)
-        try:
-            rc = lib.anbn_train_epoch(self._handle(), corpus._handle(), fn, None, ctypes.byref(st))
-        finally:
-            if bar is not None:
-                bar.close()
+        # Python runs signal handlers between bytecodes, here inside cb; an
+        # exception raised there could escape the callback, so Ctrl-C only
+        # sets a flag that cb turns into a cancel (the model rolls back).
+        with _sigint_flag(interrupted):
+            try:
+                rc = lib.anbn_train_epoch(self._handle(), corpus._handle(), fn, None, ctypes.byref(st))
+            finally:
+                if bar is not None:
+                    bar.close()
+        if interrupted:
+            raise KeyboardInterrupt
         if errors:
             raise errors[0]
         _check(rc)

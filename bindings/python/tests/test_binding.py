@@ -109,6 +109,26 @@ def test_train_evaluate_progress(lstm, corpus):
     assert lstm.info["epoch"] == 2
 
 
+def test_ctrl_c_during_training_raises_keyboard_interrupt():
+    """A real SIGINT while C code trains (no progress display): KeyboardInterrupt,
+    the model as after its last finished epoch, then fit goes on normally."""
+    import os
+    import signal
+    import threading
+    with anbn.Corpus.generate(count=40000, seed=1, max_n=30) as big, \
+            anbn.Model(cell="lstm", backend="ref", hidden=16, seed=4) as m:
+        m.train_epoch(big)
+        before = m.parameters()
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            m.fit(big, epochs=1000)  # minutes of work: the signal lands inside an epoch
+        assert m.info["epoch"] >= 1
+        if m.info["epoch"] == 1:
+            after = m.parameters()
+            assert all(np.array_equal(before[k], after[k]) for k in before)
+        assert m.train_epoch(big).epoch == m.info["epoch"] - 1
+
+
 def test_fit_history(corpus):
     with anbn.Model(cell="rnn", seed=3) as m:
         h = m.fit(corpus.train, corpus.valid, epochs=2)
