@@ -11,6 +11,7 @@
 
 #include "error.hpp"
 #include "fileio.hpp"
+#include "versioned.hpp"
 
 namespace anbn {
 
@@ -117,7 +118,6 @@ void corpus_draw(const anbn_corpus_config &cfg, Rng &rng, anbn_corpus &out) {
 
 static void check_corpus_config(const anbn_corpus_config *c) {
   ANBN_CHECK_ARG(c, "config is NULL");
-  ANBN_CHECK_ARG(c->struct_size >= sizeof(anbn_corpus_config), "config.struct_size %zu is too small (call anbn_corpus_config_init)", c->struct_size);
   ANBN_CHECK_ARG(language_valid(c->language), "unknown language %d", enum_value(c->language));
   ANBN_CHECK_ARG(c->min_n >= 1 && c->max_n >= c->min_n && c->max_n <= 1000000,
                  "need 1 <= min_n <= max_n <= 1e6, got min_n=%d max_n=%d", c->min_n, c->max_n);
@@ -207,19 +207,23 @@ anbn_status anbn_language_deterministic(anbn_language l, const int32_t *tokens, 
   });
 }
 
-void anbn_corpus_config_init(anbn_corpus_config *c) {
-  if (!c) return;
-  *c = anbn_corpus_config{};
-  c->struct_size = sizeof *c;
-  c->language = ANBN_LANG_ANBN;
-  c->count = 2000;
-  c->min_n = 1;
-  c->max_n = 10;
+static anbn_corpus_config corpus_defaults() {
+  anbn_corpus_config c{};
+  c.struct_size = sizeof c;
+  c.language = ANBN_LANG_ANBN;
+  c.count = 2000;
+  c.min_n = 1;
+  c.max_n = 10;
+  return c;
 }
+void(anbn_corpus_config_init)(anbn_corpus_config *c) { init_sized(c, corpus_defaults(), Size02<anbn_corpus_config>::value); }
+void anbn_corpus_config_init_v2(anbn_corpus_config *c, size_t size) { init_sized(c, corpus_defaults(), size); }
 
-anbn_status anbn_corpus_generate(const anbn_corpus_config *config, anbn_corpus **out) {
+anbn_status anbn_corpus_generate(const anbn_corpus_config *in, anbn_corpus **out) {
   return guard([&] {
-    ANBN_CHECK_ARG(out, "out is NULL");
+    ANBN_CHECK_ARG(out && in, "config or out is NULL");
+    const anbn_corpus_config cfg = read_in(in, corpus_defaults(), "config");
+    const anbn_corpus_config *config = &cfg;
     check_corpus_config(config);
     auto c = std::make_unique<anbn_corpus>();
     Rng rng(config->seed);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "model.hpp"
+#include "versioned.hpp"
 
 struct anbn_state {
   anbn::Shape shape;
@@ -67,6 +68,7 @@ bool same_shape(const Shape &a, const Shape &b) {
 void check_capacity_args(const anbn_model *m, int32_t max_n, const anbn_capacity_result *result, const void *rows,
                          size_t rows_count) {
   ANBN_CHECK_ARG(m && result, "model or result is NULL");
+  caller_size(result, "result", true);
   ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
   ANBN_CHECK_ARG(!rows || rows_count >= size_t(max_n), "rows holds %zu, need max_n = %d", rows_count, max_n);
 }
@@ -81,6 +83,7 @@ extern "C" {
 anbn_status anbn_evaluate(anbn_model *m, const anbn_corpus *corpus, anbn_eval_stats *stats) {
   return guard([&] {
     ANBN_CHECK_ARG(m && corpus && stats, "model, corpus or stats is NULL");
+    caller_size(stats, "stats", true);
     ModelLock lock(m);
     ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
                    corpus->alphabet, m->alphabet);
@@ -113,7 +116,7 @@ anbn_status anbn_evaluate(anbn_model *m, const anbn_corpus *corpus, anbn_eval_st
     }
     st.sequences = corpus->size();
     st.mean_loss = st.sequences ? loss_sum / double(st.sequences) : 0.0;
-    *stats = st;
+    write_out(stats, st, "stats");
     return ANBN_OK;
   });
 }
@@ -171,16 +174,19 @@ anbn_status anbn_step(anbn_model *m, anbn_state *s, int32_t token, float *log_pr
   });
 }
 
-void anbn_probe_buffers_init(anbn_probe_buffers *b) {
-  if (!b) return;
-  *b = anbn_probe_buffers{};
-  b->struct_size = sizeof *b;
+static anbn_probe_buffers probe_defaults() {
+  anbn_probe_buffers b{};
+  b.struct_size = sizeof b;
+  return b;
 }
+void(anbn_probe_buffers_init)(anbn_probe_buffers *b) { init_sized(b, probe_defaults(), Size02<anbn_probe_buffers>::value); }
+void anbn_probe_buffers_init_v2(anbn_probe_buffers *b, size_t size) { init_sized(b, probe_defaults(), size); }
 
-anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const anbn_probe_buffers *b) {
+anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const anbn_probe_buffers *buffers) {
   return guard([&] {
-    ANBN_CHECK_ARG(m && b, "model or buffers is NULL");
-    ANBN_CHECK_ARG(b->struct_size >= sizeof(anbn_probe_buffers), "buffers.struct_size %zu is too small (call anbn_probe_buffers_init)", b->struct_size);
+    ANBN_CHECK_ARG(m && buffers, "model or buffers is NULL");
+    const anbn_probe_buffers in = read_in(buffers, probe_defaults(), "buffers");
+    const anbn_probe_buffers *b = &in;
     ModelLock lock(m);
     check_tokens(m, tokens, len);
     const size_t LH = size_t(m->shape.layers) * size_t(m->shape.hidden);
@@ -259,7 +265,7 @@ anbn_status anbn_capacity_v2(anbn_model *m, int32_t max_n, anbn_capacity_result 
       }
     }
     r.capacity = r.first_failure ? r.first_failure - 1 : max_n;
-    *result = r;
+    write_out(result, r, "result");
     return ANBN_OK;
   });
 }
@@ -305,20 +311,25 @@ anbn_status anbn_capacity_at(anbn_model *m, const int32_t *ns, size_t count, anb
   });
 }
 
-void anbn_generate_config_init(anbn_generate_config *c) {
-  if (!c) return;
-  *c = anbn_generate_config{};
-  c->struct_size = sizeof *c;
-  c->count = 10;
-  c->temperature = 1.0f;
-  c->seed = 0;
-  c->max_len = 200;
+static anbn_generate_config generate_defaults() {
+  anbn_generate_config c{};
+  c.struct_size = sizeof c;
+  c.count = 10;
+  c.temperature = 1.0f;
+  c.seed = 0;
+  c.max_len = 200;
+  return c;
 }
+void(anbn_generate_config_init)(anbn_generate_config *c) {
+  init_sized(c, generate_defaults(), Size02<anbn_generate_config>::value);
+}
+void anbn_generate_config_init_v2(anbn_generate_config *c, size_t size) { init_sized(c, generate_defaults(), size); }
 
-anbn_status anbn_generate(anbn_model *m, const anbn_generate_config *cfg, anbn_corpus **out, size_t *valid_out) {
+anbn_status anbn_generate(anbn_model *m, const anbn_generate_config *config, anbn_corpus **out, size_t *valid_out) {
   return guard([&] {
-    ANBN_CHECK_ARG(m && cfg && out, "model, config or out is NULL");
-    ANBN_CHECK_ARG(cfg->struct_size >= sizeof(anbn_generate_config), "config.struct_size %zu is too small", cfg->struct_size);
+    ANBN_CHECK_ARG(m && config && out, "model, config or out is NULL");
+    const anbn_generate_config in = read_in(config, generate_defaults(), "config");
+    const anbn_generate_config *cfg = &in;
     ANBN_CHECK_ARG(std::isfinite(cfg->temperature) && cfg->temperature >= 0.f, "temperature must be finite and >= 0, got %g", double(cfg->temperature));
     ANBN_CHECK_ARG(cfg->max_len >= 2 && cfg->max_len <= 1000000, "max_len must be in 2..1e6, got %zu", cfg->max_len);
     ANBN_CHECK_ARG(cfg->count <= 1000000, "count %zu is too large", cfg->count);

@@ -1,6 +1,7 @@
 // Model creation, PyTorch-default initialisation, configuration and
 // parameter access by state_dict name.
 #include "model.hpp"
+#include "versioned.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -53,7 +54,6 @@ void check_training(const anbn_config &c) {
 }
 
 void check_config(const anbn_config &c) {
-  ANBN_CHECK_ARG(c.struct_size >= sizeof(anbn_config), "config.struct_size %zu is too small (call anbn_config_init)", c.struct_size);
   ANBN_CHECK_ARG(cell_valid(c.cell), "unknown cell %d", enum_value(c.cell));
   ANBN_CHECK_ARG(language_valid(c.language), "unknown language %d", enum_value(c.language));
   ANBN_CHECK_ARG(c.hidden >= 1 && c.hidden <= 8192, "hidden must be in 1..8192, got %d", c.hidden);
@@ -186,33 +186,37 @@ anbn_status anbn_cell_from_name(const char *name, anbn_cell *out) {
   });
 }
 
-void anbn_config_init(anbn_config *c) {
-  if (!c) return;
-  *c = anbn_config{};
-  c->struct_size = sizeof *c;
-  c->backend = "auto";
-  c->cell = ANBN_CELL_RNN_TANH;
-  c->language = ANBN_LANG_ANBN;
-  c->hidden = 2;
-  c->embed = 0;
-  c->layers = 1;
-  c->seed = 1;
-  c->lr = 1e-3f;
-  c->beta1 = 0.9f;
-  c->beta2 = 0.999f;
-  c->eps = 1e-8f;
-  c->batch_size = 1;
-  c->shuffle = 1;
-  c->threads = 1;
-  c->progress_every = 500;
-  c->clip_norm = 0.f;
+static anbn_config config_defaults() {
+  anbn_config c{};
+  c.struct_size = sizeof c;
+  c.backend = "auto";
+  c.cell = ANBN_CELL_RNN_TANH;
+  c.language = ANBN_LANG_ANBN;
+  c.hidden = 2;
+  c.embed = 0;
+  c.layers = 1;
+  c.seed = 1;
+  c.lr = 1e-3f;
+  c.beta1 = 0.9f;
+  c.beta2 = 0.999f;
+  c.eps = 1e-8f;
+  c.batch_size = 1;
+  c.shuffle = 1;
+  c.threads = 1;
+  c.progress_every = 500;
+  c.clip_norm = 0.f;
+  return c;
 }
+
+void(anbn_config_init)(anbn_config *c) { init_sized(c, config_defaults(), Size02<anbn_config>::value); }
+void anbn_config_init_v2(anbn_config *c, size_t size) { init_sized(c, config_defaults(), size); }
 
 anbn_status anbn_create(const anbn_config *config, anbn_model **out) {
   return guard([&] {
     ANBN_CHECK_ARG(config && out, "config or out is NULL");
+    const anbn_config cfg = read_in(config, config_defaults(), "config");
     auto m = std::make_unique<anbn_model>();
-    model_build(m.get(), *config);
+    model_build(m.get(), cfg);
     model_init_params(m.get());
     *out = m.release();
     return ANBN_OK;
@@ -224,6 +228,7 @@ void anbn_destroy(anbn_model *m) { destroy_handle(m); }
 anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
   return guard([&] {
     ANBN_CHECK_ARG(m && info, "model or info is NULL");
+    caller_size(info, "info", true);
     ModelLock lock(m);
     anbn_model_info i{};
     i.struct_size = sizeof i;
@@ -238,7 +243,7 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
     auto *mut = const_cast<anbn_model *>(m);
     ANBN_BE(mut, get_adam, mm.data(), vv.data(), mm.size(), &i.adam_step);
     i.backend = m->backend.c_str();
-    *info = i;
+    write_out(info, i, "info");
     return ANBN_OK;
   });
 }
@@ -246,8 +251,9 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
 anbn_status anbn_model_get_config(const anbn_model *m, anbn_config *config) {
   return guard([&] {
     ANBN_CHECK_ARG(m && config, "model or config is NULL");
+    caller_size(config, "config", true);
     ModelLock lock(m);  // set_training writes cfg: same handle rule as every other call
-    *config = m->cfg;
+    write_out(config, m->cfg, "config");
     return ANBN_OK;
   });
 }
@@ -255,8 +261,9 @@ anbn_status anbn_model_get_config(const anbn_model *m, anbn_config *config) {
 anbn_status anbn_model_set_training(anbn_model *m, const anbn_config *c) {
   return guard([&] {
     ANBN_CHECK_ARG(m && c, "model or config is NULL");
-    ANBN_CHECK_ARG(c->struct_size >= sizeof(anbn_config), "config.struct_size %zu is too small", c->struct_size);
     ModelLock lock(m);
+    const anbn_config in = read_in(c, m->cfg, "config");  // fields an older caller lacks keep their values
+    c = &in;
     check_training(*c);
     m->cfg.lr = c->lr, m->cfg.beta1 = c->beta1, m->cfg.beta2 = c->beta2, m->cfg.eps = c->eps;
     m->cfg.batch_size = c->batch_size, m->cfg.shuffle = c->shuffle, m->cfg.progress_every = c->progress_every;

@@ -19,6 +19,7 @@
 
 #include "dl.hpp"
 #include "model.hpp"
+#include "versioned.hpp"
 
 extern "C" const anbn_backend_iface *anbn_ref_backend(void);
 
@@ -65,6 +66,19 @@ std::string joined(const std::vector<std::string> &dirs) {
   return s.empty() ? "(none)" : s;
 }
 
+// A table must hold the required methods (through `forward`); optional ones
+// past its struct_size (an older or smaller plugin) are absent.
+constexpr size_t kFirstTableSize = offsetof(anbn_backend_iface, gradients);
+std::deque<anbn_backend_iface> g_tables;  // the copies, never freed (entries point at them)
+
+const anbn_backend_iface *normalised(const anbn_backend_iface *t) {
+  anbn_backend_iface copy{};
+  std::memcpy(static_cast<void *>(&copy), t, std::min<size_t>(t->struct_size, sizeof copy));
+  copy.struct_size = sizeof copy;
+  g_tables.push_back(copy);
+  return &g_tables.back();
+}
+
 // Loads one plugin file and appends its backends (or one entry saying why not).
 void load_plugin(const std::string &dir, const std::string &file, std::vector<Entry> &out) {
   const std::string path = dir + "/" + file;
@@ -91,12 +105,13 @@ void load_plugin(const std::string &dir, const std::string &file, std::vector<En
                      path, nullptr});
       break;
     }
-    if (t->struct_size < sizeof(anbn_backend_iface)) {
+    if (t->struct_size < kFirstTableSize) {
       out.push_back({stem, "ABI mismatch: " + path + " has a " + std::to_string(t->struct_size) +
-                               "-byte backend table, need " + std::to_string(sizeof(anbn_backend_iface)),
+                               "-byte backend table, smaller than any release's (" + std::to_string(kFirstTableSize) + ")",
                      path, nullptr});
       break;
     }
+    t = normalised(t);  // methods past the plugin's struct_size are absent (NULL)
     if (!t->name || !t->create || !t->destroy || !t->get_params || !t->set_params || !t->get_adam ||
         !t->set_adam || !t->train_batch || !t->forward) {
       out.push_back({t->name ? t->name : stem, path + " has a backend table with required methods missing", path, nullptr});
@@ -226,6 +241,14 @@ const anbn_backend_iface *registry_resolve(const char *name, std::string *resolv
   return e->iface;
 }
 
+anbn_status copy_info(const anbn_backend_info &i, anbn_backend_info_v2 *out) {
+  ANBN_CHECK_ARG(out, "info is NULL");
+  anbn_backend_info_v2 v{};
+  v.name = i.name, v.available = i.available, v.reason = i.reason, v.path = i.path;
+  write_out(out, v, "info");
+  return ANBN_OK;
+}
+
 }  // namespace anbn
 
 using namespace anbn;
@@ -260,6 +283,20 @@ anbn_status anbn_backend_find(const char *name, anbn_backend_info *info) {
     fill(*e, info);
     return ANBN_OK;
   });
+}
+
+anbn_status anbn_backend_get_v2(size_t index, anbn_backend_info_v2 *info) {
+  anbn_backend_info i{};
+  const anbn_status s = anbn_backend_get(index, &i);
+  if (s == ANBN_OK) return guard([&] { return copy_info(i, info); });
+  return s;
+}
+
+anbn_status anbn_backend_find_v2(const char *name, anbn_backend_info_v2 *info) {
+  anbn_backend_info i{};
+  const anbn_status s = anbn_backend_find(name, &i);
+  if (s == ANBN_OK) return guard([&] { return copy_info(i, info); });
+  return s;
 }
 
 anbn_status anbn_backend_rescan(void) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "model.hpp"
+#include "versioned.hpp"
 
 namespace anbn {
 
@@ -40,8 +41,7 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
     ModelLock lock(m);
     ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
                    corpus->alphabet, m->alphabet);
-    ANBN_CHECK_ARG(!stats || stats->struct_size >= sizeof(anbn_epoch_stats) || stats->struct_size == 0,
-                   "stats.struct_size %zu is too small", stats->struct_size);  // before any work is done
+    if (stats) caller_size(stats, "stats", true);  // before any work is done
     const auto t0 = std::chrono::steady_clock::now();
     const Snapshot snap = take_snapshot(m);
     try {
@@ -73,12 +73,13 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
         }
       }
       if (stats) {
-        stats->struct_size = sizeof(anbn_epoch_stats);
-        stats->epoch = m->epoch;
-        stats->mean_loss = order.empty() ? 0.0 : loss_sum / double(order.size());
-        stats->sequences = order.size();
-        stats->batches = batches.size();
-        stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        anbn_epoch_stats st{};
+        st.epoch = m->epoch;
+        st.mean_loss = order.empty() ? 0.0 : loss_sum / double(order.size());
+        st.sequences = order.size();
+        st.batches = batches.size();
+        st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        write_out(stats, st, "stats");
       }
       ++m->epoch;
     } catch (...) {

@@ -82,6 +82,26 @@ static void test_plugin_matches_builtin_ref(void **state) {
   anbn_corpus_destroy(t), anbn_corpus_destroy(v);
 }
 
+/* A table shorter than today's: its optional methods past struct_size are
+ * absent (the loader never calls the garbage pointer after it). */
+static void test_short_table(void **state) {
+  (void)state;
+  anbn_config c;
+  anbn_config_init(&c);
+  c.backend = "shorttable";
+  anbn_model *m;
+  assert_anbn_ok(anbn_create(&c, &m));
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  assert_anbn_ok(anbn_train_epoch(m, t, NULL, NULL, NULL));
+  const int32_t seq[] = {3, 0, 1, 2};
+  double loss;
+  assert_anbn_status(anbn_gradients(m, seq, 4, NULL, 0, &loss), ANBN_ERR_INVALID_ARGUMENT);
+  assert_non_null(strstr(anbn_last_error(), "does not provide gradients"));
+  anbn_destroy(m);
+  anbn_corpus_destroy(t), anbn_corpus_destroy(v);
+}
+
 int main(void) {
   if (!getenv("ANBN_BACKEND_PATH")) {
     fprintf(stderr, "test_plugins: set ANBN_BACKEND_PATH to the test plugin directory (ctest does)\n");
@@ -91,6 +111,7 @@ int main(void) {
       cmocka_unit_test(test_refused_plugins),
       cmocka_unit_test(test_listing),
       cmocka_unit_test(test_plugin_matches_builtin_ref),
+      cmocka_unit_test(test_short_table),
   };
   return cmocka_run_group_tests_name("plugins", tests, NULL, NULL);
 }

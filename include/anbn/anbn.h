@@ -7,10 +7,30 @@
  *    passed in are unchanged (a failed training call rolls the model back).
  *  - Out-parameters come last.  Objects returned through `T **out` belong to
  *    the caller and are freed with the matching *_destroy(), which accepts NULL.
- *  - Config structs begin with `struct_size`; fill them with their *_init().
+ *  - Structs that cross the API begin with `struct_size`: the size of the
+ *    struct as the caller was compiled, any release's (0.1 on).  The library
+ *    reads and writes only that many bytes; fields the caller's release did not
+ *    have keep their defaults.  Fill input structs with their *_init() (a macro
+ *    that passes sizeof); set an output struct's struct_size = sizeof (a
+ *    value below the first release's size, such as 0, means the 0.2 layout).
  *  - No call aborts, exits, prints or lets an exception escape.
- *  - A model may be used by one thread at a time; a call on a model that is in
- *    use elsewhere (or re-entered from a progress callback) gets ANBN_ERR_BUSY.
+ *
+ * Threads
+ *  - A model (and a state) may be used by one call at a time; a call on one
+ *    that is in use elsewhere (another thread, or re-entered from a progress
+ *    callback) gets ANBN_ERR_BUSY and changes nothing.  Handing a model from
+ *    thread to thread between calls (a thread pool) is fine on every backend.
+ *  - Different models on different threads run fully in parallel.  Corpora
+ *    are immutable after creation: any number of threads may read one.
+ *  - Calls that take no handle (version, names, corpus and language helpers,
+ *    backend listing) may be made from any thread at any time.
+ *  - Destroying a handle while another thread is inside a call on it is the
+ *    caller's error (as in SQLite).  Where it is cheap the library catches it:
+ *    the memory is freed when that call returns, and the call itself is not
+ *    disturbed; a call made after the destroy is undefined behaviour.
+ *  - The library sets no process-wide state: no signal handlers, and a
+ *    model's `threads` apply to its own calls on the calling thread (libtorch,
+ *    whose pool is process-wide, is set for the call and put back).
  *
  * Tokens: an alphabet of k letters 0..k-1, END = k, START = k+1,
  * vocab_size = k+2, output_size = k+1.  A sequence is [START, body..., END].
@@ -131,6 +151,18 @@ ANBN_API anbn_status anbn_backend_find(const char *name, anbn_backend_info *info
 /* Scans the plugin directories again (after ANBN_BACKEND_PATH changed). */
 ANBN_API anbn_status anbn_backend_rescan(void);
 
+/* anbn_backend_info with a struct_size, so that it can grow (since 0.3). */
+typedef struct anbn_backend_info_v2 {
+  size_t struct_size;  /* sizeof(anbn_backend_info_v2) as the caller was compiled */
+  const char *name;
+  int available;
+  const char *reason;
+  const char *path;
+} anbn_backend_info_v2;
+
+ANBN_API anbn_status anbn_backend_get_v2(size_t index, anbn_backend_info_v2 *info);
+ANBN_API anbn_status anbn_backend_find_v2(const char *name, anbn_backend_info_v2 *info);
+
 /* ---------------------------------------------------------------- corpus -- */
 
 typedef struct anbn_corpus anbn_corpus;
@@ -153,8 +185,11 @@ typedef struct anbn_corpus_config {
   int shuffle; /* 0; 1: shuffle the whole set afterwards (with the same generator) */
 } anbn_corpus_config;
 
-/* Fills *config with the defaults above. */
+/* Fills *config with the defaults above; struct_size is the caller's
+ * sizeof (the macro passes it).  The plain call fills a 0.2-sized struct. */
 ANBN_API void anbn_corpus_config_init(anbn_corpus_config *config);
+ANBN_API void anbn_corpus_config_init_v2(anbn_corpus_config *config, size_t struct_size);
+#define anbn_corpus_config_init(config) anbn_corpus_config_init_v2((config), sizeof *(config))
 
 /* Draws a corpus: n by weighted choice (exact integer arithmetic on the
  * documented generator, so bit-for-bit the same on every platform).
@@ -218,8 +253,11 @@ typedef struct anbn_config {
                               before each Adam step, as torch.nn.utils.clip_grad_norm_ */
 } anbn_config;
 
-/* Fills *config with the seed's defaults above. */
+/* Fills *config with the seed's defaults above (struct_size = the caller's
+ * sizeof, passed by the macro; the plain call fills a 0.2-sized struct). */
 ANBN_API void anbn_config_init(anbn_config *config);
+ANBN_API void anbn_config_init_v2(anbn_config *config, size_t struct_size);
+#define anbn_config_init(config) anbn_config_init_v2((config), sizeof *(config))
 
 /* Creates a model on the named backend, initialised as PyTorch would
  * (E ~ N(0,1); every other tensor ~ U(-1/sqrt(H), 1/sqrt(H))) from the core's
@@ -348,6 +386,8 @@ typedef struct anbn_probe_buffers {
 } anbn_probe_buffers;
 
 ANBN_API void anbn_probe_buffers_init(anbn_probe_buffers *buffers);
+ANBN_API void anbn_probe_buffers_init_v2(anbn_probe_buffers *buffers, size_t struct_size);
+#define anbn_probe_buffers_init(buffers) anbn_probe_buffers_init_v2((buffers), sizeof *(buffers))
 
 /* Runs the network from h = c = 0 over tokens[0..len) (every token is an
  * input; to probe a whole sequence pass its first len-1 tokens) and writes
@@ -411,6 +451,8 @@ typedef struct anbn_generate_config {
 } anbn_generate_config;
 
 ANBN_API void anbn_generate_config_init(anbn_generate_config *config);
+ANBN_API void anbn_generate_config_init_v2(anbn_generate_config *config, size_t struct_size);
+#define anbn_generate_config_init(config) anbn_generate_config_init_v2((config), sizeof *(config))
 
 /* Samples sequences from START until END (or max_len tokens).  *out receives
  * them as a corpus (a cut sample has no END); *valid_out (may be NULL) the

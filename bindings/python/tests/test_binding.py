@@ -23,6 +23,28 @@ def lstm():
         yield m
 
 
+def test_ctypes_structures_match_the_c_layout():
+    import ctypes
+    import json
+    import os
+    import subprocess
+    from anbn import _lib
+    exe = os.environ.get("ANBN_STRUCT_LAYOUT")
+    if not exe:
+        pytest.fail("ANBN_STRUCT_LAYOUT is not set (ctest sets it to the struct_layout program)")
+    c = json.loads(subprocess.run([exe], capture_output=True, text=True, check=True).stdout)
+    pairs = {"anbn_backend_info": _lib.BackendInfo, "anbn_corpus_config": _lib.CorpusConfig, "anbn_config": _lib.Config,
+             "anbn_model_info": _lib.ModelInfo, "anbn_progress": _lib.Progress, "anbn_epoch_stats": _lib.EpochStats,
+             "anbn_eval_stats": _lib.EvalStats, "anbn_probe_buffers": _lib.ProbeBuffers,
+             "anbn_capacity_row": _lib.CapacityRow, "anbn_capacity_row_v2": _lib.CapacityRowV2,
+             "anbn_capacity_result": _lib.CapacityResult, "anbn_generate_config": _lib.GenerateConfig}
+    assert set(pairs) == set(c)
+    for name, cls in pairs.items():
+        assert ctypes.sizeof(cls) == c[name]["size"], name
+        py = {f[0]: getattr(cls, f[0]).offset for f in cls._fields_}
+        assert py == c[name]["fields"], name
+
+
 def test_version_and_backends():
     assert anbn.version().count(".") == 2
     bs = anbn.backends()
