@@ -108,6 +108,34 @@ static void test_start_is_never_a_target(void **state) {
   }
 }
 
+/* 11. The same divergence is ANBN_ERR_NUMERIC on every backend, with the
+ * model unchanged (torch-cpu said BACKEND_FAILURE: its Adam threw). */
+static void test_divergence_is_numeric_everywhere(void **state) {
+  (void)state;
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  for (const char *const *b = (const char *const[]){"ref", "onednn", "torch-cpu", NULL}; *b; ++b) {
+    anbn_backend_info info;
+    if (anbn_backend_find(*b, &info) != ANBN_OK || !info.available) {
+      print_message("divergence: %s not available here\n", *b);
+      continue;
+    }
+    anbn_config c;
+    anbn_config_init(&c);
+    c.backend = *b, c.cell = ANBN_CELL_LSTM, c.lr = 3e38f;
+    anbn_model *m;
+    assert_anbn_ok(anbn_create(&c, &m));
+    size_t n;
+    float *before = test_params(m, &n);
+    assert_anbn_status(anbn_train_epoch(m, t, NULL, NULL, NULL), ANBN_ERR_NUMERIC);
+    float *after = test_params(m, &n);
+    assert_memory_equal(before, after, n * sizeof(float));
+    free(before), free(after);
+    anbn_destroy(m);
+  }
+  anbn_corpus_destroy(t), anbn_corpus_destroy(v);
+}
+
 /* 3. A small file whose metadata claims a huge model: FORMAT, no big allocation. */
 static void test_small_file_claiming_big_model(void **state) {
   (void)state;
@@ -257,10 +285,10 @@ static void test_bounds(void **state) {
 static void test_bad_call_trains_nothing(void **state) {
   (void)state;
   anbn_model *m = test_model(ANBN_CELL_RNN_TANH, 2, 1, 1);
-  anbn_corpus *t, *v, *k3;
+  anbn_corpus *t, *v, *k3, *v3;
   assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
-  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBNCN, 1, &k3, &v));
-  anbn_corpus_destroy(v);
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBNCN, 1, &k3, &v3));
+  anbn_corpus_destroy(v), anbn_corpus_destroy(v3);
   size_t n;
   float *before = test_params(m, &n);
   anbn_epoch_stats st = {.struct_size = 3};
@@ -367,6 +395,7 @@ static void test_symlink_and_long_names(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_start_is_never_a_target),
+      cmocka_unit_test(test_divergence_is_numeric_everywhere),
       cmocka_unit_test(test_small_file_claiming_big_model),
       cmocka_unit_test(test_broken_plugin_files),
       cmocka_unit_test(test_checkpoint_values),

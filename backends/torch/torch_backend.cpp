@@ -179,9 +179,13 @@ struct Ctx {
         if (auto *st = state(i)) m0.push_back(st->exp_avg().clone()), v0.push_back(st->exp_avg_sq().clone());
       }
     }
-    opt->step();
-    torch::NoGradGuard ng;
     bool ok = true;
+    try {
+      opt->step();
+    } catch (const std::exception &) {  // c10::report_overflow: lr / (1 - beta1^t) overflows float, a divergence
+      ok = false;
+    }
+    torch::NoGradGuard ng;
     for (auto &p : params) ok = ok && torch::isfinite(p).all().item<bool>();
     if (!ok) {
       for (size_t i = 0; i < params.size(); ++i) params[i].copy_(p0[i]);
