@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "anbn_test.h"
@@ -134,6 +135,39 @@ static void test_divergence_is_numeric_everywhere(void **state) {
     anbn_destroy(m);
   }
   anbn_corpus_destroy(t), anbn_corpus_destroy(v);
+}
+
+/* 11. gradients where float32 overflows: either NUMERIC or OK with a finite
+ * loss and gradient, never OK with a NaN loss and a stale gradient (onednn
+ * returned the previous call's).  ref, in double, does not overflow here. */
+static void test_gradients_of_a_nan_loss(void **state) {
+  (void)state;
+  const int32_t seq[] = {3, 0, 1, 2};
+  for (const char *const *b = (const char *const[]){"ref", "onednn", "torch-cpu", NULL}; *b; ++b) {
+    anbn_backend_info info;
+    if (anbn_backend_find(*b, &info) != ANBN_OK || !info.available) continue;
+    anbn_config c;
+    anbn_config_init(&c);
+    c.backend = *b, c.cell = ANBN_CELL_LSTM;
+    anbn_model *m;
+    assert_anbn_ok(anbn_create(&c, &m));
+    float *grad = calloc(4096, sizeof *grad);
+    double loss;
+    assert_anbn_ok(anbn_gradients(m, seq, 4, grad, 4096, &loss)); /* a good one first */
+    const float huge[6] = {3e38f, 3e38f, -3e38f, 3e38f, -3e38f, 3e38f}, bias[3] = {3e38f, -3e38f, 3e38f};
+    assert_anbn_ok(anbn_param_set(m, "fc.weight", huge, 6));
+    assert_anbn_ok(anbn_param_set(m, "fc.bias", bias, 3));
+    const anbn_status rc = anbn_gradients(m, seq, 4, grad, 4096, &loss);
+    print_message("huge fc on %s: %s, loss %g\n", *b, anbn_status_string(rc), loss);
+    if (rc == ANBN_OK) {
+      assert_true(isfinite(loss));
+      for (int i = 0; i < 4096; ++i) assert_true(isfinite(grad[i]));
+    } else {
+      assert_int_equal(rc, ANBN_ERR_NUMERIC);
+    }
+    free(grad);
+    anbn_destroy(m);
+  }
 }
 
 /* 3. A small file whose metadata claims a huge model: FORMAT, no big allocation. */
@@ -396,6 +430,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_start_is_never_a_target),
       cmocka_unit_test(test_divergence_is_numeric_everywhere),
+      cmocka_unit_test(test_gradients_of_a_nan_loss),
       cmocka_unit_test(test_small_file_claiming_big_model),
       cmocka_unit_test(test_broken_plugin_files),
       cmocka_unit_test(test_checkpoint_values),

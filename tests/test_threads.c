@@ -4,6 +4,9 @@
 #include <pthread.h>
 
 #include "anbn_test.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static const char *const kBackends[] = {"ref", "onednn"};
 
@@ -283,6 +286,26 @@ static void test_destroy_during_call_is_deferred(void **state) {
   anbn_corpus_destroy(v);
 }
 
+/* A model's `threads` never change the process's (or the calling thread's)
+ * OpenMP setting: onednn used to call omp_set_num_threads at create. */
+static void test_threads_setting_is_not_process_wide(void **state) {
+  (void)state;
+#ifdef _OPENMP
+  if (!backend_usable("onednn")) return;
+  omp_set_num_threads(3);
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  anbn_model *m = make("onednn", ANBN_CELL_LSTM, 1); /* threads = 1 */
+  assert_int_equal(omp_get_max_threads(), 3);
+  assert_anbn_ok(anbn_train_epoch(m, t, NULL, NULL, NULL));
+  assert_int_equal(omp_get_max_threads(), 3);
+  anbn_destroy(m);
+  anbn_corpus_destroy(t), anbn_corpus_destroy(v);
+#else
+  skip();
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handoff_between_threads),
@@ -291,6 +314,7 @@ int main(void) {
       cmocka_unit_test(test_shared_state_is_guarded),
       cmocka_unit_test(test_config_reader_and_writer),
       cmocka_unit_test(test_destroy_during_call_is_deferred),
+      cmocka_unit_test(test_threads_setting_is_not_process_wide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
