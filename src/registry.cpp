@@ -129,6 +129,23 @@ void load_plugin(const std::string &dir, const std::string &file, std::vector<En
   }
 }
 
+#ifndef ANBN_BUILT_ONEDNN
+#define ANBN_BUILT_ONEDNN 0
+#endif
+#ifndef ANBN_BUILT_TORCH
+#define ANBN_BUILT_TORCH 0
+#endif
+
+// Why a standard plugin may be missing, as this build knows it.
+std::string not_built_reason(const std::string &name) {
+  if (name == "onednn" && !ANBN_BUILT_ONEDNN)
+    return "not built with this libanbn: libdnnl was not found at build time (Debian: libdnnl-dev)";
+  if (name != "onednn" && !ANBN_BUILT_TORCH)
+    return "not built with this libanbn: configure with -DANBN_WITH_TORCH=ON; with pip: "
+           "pip install --no-build-isolation -C cmake.define.ANBN_WITH_TORCH=ON .";
+  return "not built, or set ANBN_BACKEND_PATH";
+}
+
 const Entry &current_ref() {
   static const Entry ref{"ref", "", "", anbn_ref_backend()};
   return ref;
@@ -161,8 +178,8 @@ std::vector<Entry> scan() {
                                 e.path.compare(e.path.size() - std::strlen(std_entry[1]), std::string::npos, std_entry[1]) == 0);
       out.push_back({std_entry[0],
                      lib_seen ? std::string(std_entry[1]) + " was found but is unusable (see its entry)"
-                              : std::string("not found: no ") + std_entry[1] + " in " + joined(dirs) +
-                                    " (not built, or set ANBN_BACKEND_PATH)",
+                              : std::string("not found: no ") + std_entry[1] + " in " + joined(dirs) + " (" +
+                                    not_built_reason(std_entry[0]) + ")",
                      "", nullptr});
     }
   }

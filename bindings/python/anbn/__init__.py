@@ -73,6 +73,9 @@ def version() -> str:
     return lib.anbn_version().decode()
 
 
+__version__ = version()  # the library's, generated from CMake's project(VERSION)
+
+
 def backends() -> List[tuple]:
     """Every known backend as (name, available, reason)."""
     n = ctypes.c_size_t()
