@@ -126,29 +126,33 @@ anbn_config read_config(const json &meta, const std::map<std::string, TensorRef>
     if (j.contains("clip_norm")) c.clip_norm = get_real(j, "clip_norm", path);
     return c;
   }
-  // A plain state_dict: V, E from the embedding; H, G from layer 0.
+  // A plain state_dict: V, E from the embedding; the cell from the module's
+  // name (lstm.*, gru.*) or, for rnn.* (any cell in 0.2), the gate count.
   auto need = [&](const std::string &n, size_t nd) -> const TensorRef & {
     auto it = t.find(n);
     if (it == t.end()) bad(path, "no tensor '" + n + "'");
     if (it->second.shape.size() != nd) bad(path, "'" + n + "' has the wrong rank");
     return it->second;
   };
+  std::string mod = "rnn";
+  for (const char *m : {"lstm", "gru"})
+    if (t.count(std::string(m) + ".weight_hh_l0")) mod = m;
   const auto &emb = need("embedding.weight", 2);
-  const auto &hh = need("rnn.weight_hh_l0", 2);
+  const auto &hh = need(mod + ".weight_hh_l0", 2);
   const int64_t V = emb.shape[0], E = emb.shape[1], H = hh.shape[1];
-  if (H < 1 || H > 8192 || hh.shape[0] % H) bad(path, "rnn.weight_hh_l0 has an impossible shape");
+  if (H < 1 || H > 8192 || hh.shape[0] % H) bad(path, mod + ".weight_hh_l0 has an impossible shape");
   const int64_t G = hh.shape[0] / H;
-  if (G == 1) c.cell = ANBN_CELL_RNN_TANH;
-  else if (G == 4) c.cell = ANBN_CELL_LSTM;
-  else if (G == 3) c.cell = ANBN_CELL_GRU;
-  else bad(path, "rnn.weight_hh_l0 rows are not 1, 3 or 4 times H");
+  if (G == 1 && mod == "rnn") c.cell = ANBN_CELL_RNN_TANH;
+  else if (G == 4 && mod != "gru") c.cell = ANBN_CELL_LSTM;
+  else if (G == 3 && mod != "lstm") c.cell = ANBN_CELL_GRU;
+  else bad(path, mod + ".weight_hh_l0 has " + std::to_string(hh.shape[0]) + " rows, not what a " + mod + " has for H = " + std::to_string(H));
   if (V == 4) c.language = ANBN_LANG_ANBN;
   else if (V == 5) c.language = ANBN_LANG_ANBNCN;
   else bad(path, "embedding.weight has " + std::to_string(V) + " rows; expected 4 (k=2) or 5 (k=3)");
   c.hidden = int32_t(H);
   c.embed = int32_t(E > 8192 ? 0 : E);
   int32_t L = 0;
-  while (L < 64 && t.count("rnn.weight_ih_l" + std::to_string(L))) ++L;
+  while (L < 64 && t.count(mod + ".weight_ih_l" + std::to_string(L))) ++L;
   c.layers = L;
   return c;
 }
@@ -264,8 +268,13 @@ anbn_status anbn_load(const char *path, const char *backend, anbn_model **out) {
     const bool has_opt = tensors.count("optimizer." + specs[0].name + ".exp_avg") > 0;
     // Every tensor the architecture needs must be in the file with its exact
     // shape before anything is allocated: memory stays proportional to the file.
+    // Names as this release saves them, or the rnn.* every cell had in 0.2.
     auto find_tensor = [&](const std::string &name, const ParamSpec &s) -> const TensorRef & {
       auto it = tensors.find(name);
+      if (it == tensors.end()) {
+        const std::string old = legacy_name(s.name, cfg.cell);
+        if (!old.empty()) it = tensors.find(std::string(name).replace(name.find(s.name), s.name.size(), old));
+      }
       if (it == tensors.end()) bad(path, "missing tensor '" + name + "'");
       if (it->second.shape != std::vector<int64_t>(s.shape, s.shape + s.ndim))
         bad(path, "tensor '" + name + "' has the wrong shape");

@@ -11,6 +11,19 @@
 
 namespace anbn {
 
+// The recurrent module's name, as the seed's classes call it: SimpleRNN's
+// self.rnn, SimpleLSTM's self.lstm (and a GRU's self.gru).
+std::string module_name(anbn_cell cell) {
+  return cell == ANBN_CELL_LSTM ? "lstm" : cell == ANBN_CELL_GRU ? "gru" : "rnn";
+}
+
+// A recurrent tensor's name as 0.2 spelled it for every cell ("rnn.*"), or "".
+std::string legacy_name(const std::string &name, anbn_cell cell) {
+  const std::string mod = module_name(cell) + ".";
+  if (cell == ANBN_CELL_RNN_TANH || name.compare(0, mod.size(), mod) != 0) return "";
+  return "rnn." + name.substr(mod.size());
+}
+
 std::vector<ParamSpec> param_layout(const Shape &s) {
   const int64_t G = s.gates(), H = s.hidden;
   std::vector<ParamSpec> v;
@@ -21,12 +34,13 @@ std::vector<ParamSpec> param_layout(const Shape &s) {
     v.push_back(std::move(p));
   };
   add("embedding.weight", s.vocab, s.embed);
+  const std::string mod = module_name(s.cell) + ".";
   for (int l = 0; l < s.layers; ++l) {
     const std::string L = std::to_string(l);
-    add("rnn.weight_ih_l" + L, G * H, l == 0 ? s.embed : H);
-    add("rnn.weight_hh_l" + L, G * H, H);
-    add("rnn.bias_ih_l" + L, G * H, 0);
-    add("rnn.bias_hh_l" + L, G * H, 0);
+    add(mod + "weight_ih_l" + L, G * H, l == 0 ? s.embed : H);
+    add(mod + "weight_hh_l" + L, G * H, H);
+    add(mod + "bias_ih_l" + L, G * H, 0);
+    add(mod + "bias_hh_l" + L, G * H, 0);
   }
   add("fc.weight", s.output, H);
   add("fc.bias", s.output, 0);
@@ -154,7 +168,7 @@ void model_init_params(anbn_model *m) {
 static const ParamSpec &find_param(const anbn_model *m, const char *name) {
   ANBN_CHECK_ARG(name, "name is NULL");
   for (const ParamSpec &s : m->params)
-    if (s.name == name) return s;
+    if (s.name == name || legacy_name(s.name, m->shape.cell) == name) return s;  // 0.2's rnn.* still works
   raise(ANBN_ERR_INVALID_ARGUMENT, "no parameter named '%s'", name);
 }
 

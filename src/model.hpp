@@ -73,6 +73,8 @@ struct Shape {
   int32_t gates() const { return cell == ANBN_CELL_LSTM ? 4 : cell == ANBN_CELL_GRU ? 3 : 1; }
 };
 
+std::string module_name(anbn_cell cell);
+std::string legacy_name(const std::string &name, anbn_cell cell);
 std::vector<ParamSpec> param_layout(const Shape &s);
 size_t param_total(const std::vector<ParamSpec> &specs);
 

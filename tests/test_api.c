@@ -415,8 +415,8 @@ static void test_params_by_name(void **state) {
   size_t count;
   assert_anbn_ok(anbn_param_count(f->model, &count));
   assert_int_equal(count, 3 + 4);
-  const char *expect[] = {"embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
-                          "rnn.bias_hh_l0", "fc.weight", "fc.bias"};
+  const char *expect[] = {"embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0",
+                          "lstm.bias_hh_l0", "fc.weight", "fc.bias"}; /* the seed's SimpleLSTM: self.lstm */
   const int64_t rows[] = {4, 8, 8, 8, 8, 3, 3}, cols[] = {2, 2, 2, 0, 0, 2, 0};
   for (size_t i = 0; i < count; ++i) {
     const char *name;

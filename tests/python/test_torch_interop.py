@@ -108,3 +108,62 @@ def test_pytorch_state_dict_loads_into_anbn(tmp_path):
     worst = (torch.tensor(out["log_probs"]).double() - log_probs(model, seq).double()).abs().max().item()
     print(f"\n[torch -> anbn] worst forward diff = {worst:.3e}")
     assert worst <= FORWARD_TOL
+
+
+def seed_loop_log_probs(model, seq):
+    """The seed's own per-step loop: forward(input, hidden), one symbol at a time."""
+    hidden = model.initHidden()
+    out = []
+    with torch.no_grad():
+        for t in range(len(seq) - 1):
+            input = torch.LongTensor([seq[t]]).unsqueeze(0)
+            output, hidden = model(input, hidden)
+            out.append(output[0])
+    return torch.stack(out).double()
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_seed_classes_verbatim(tmp_path, cell):
+    """The README's recipe on the seed's classes as printed: an anbn checkpoint
+    loads with plain load_state_dict after dropping the optimizer.* keys; and a
+    state_dict saved from those classes loads into anbn."""
+    from seed_classes import CLASSES
+    ckpt = tmp_path / "anbn.safetensors"
+    anbn("train", "--cell", cell, "--epochs", 1, "--seed", 5, "--save", ckpt)
+    sd = safetensors_torch.load_file(str(ckpt))
+    model = CLASSES[cell](4, 2, 3)
+    model.load_state_dict({k: v for k, v in sd.items() if not k.startswith("optimizer.")})
+    seqs = ([3, 0, 1, 2], [3] + [0] * 6 + [1] * 6 + [2], [3, 0, 0, 1, 0, 2])
+    worst = 0.0
+    for seq in seqs:
+        out = json.loads(anbn("probe", "--model", ckpt, "--sequence", " ".join(map(str, seq)), "--json"))
+        worst = max(worst, (torch.tensor(out["log_probs"]).double() - seed_loop_log_probs(model, seq)).abs().max().item())
+    torch.manual_seed(11)
+    fresh = CLASSES[cell](4, 2, 3)
+    path = tmp_path / "seed.safetensors"
+    safetensors_torch.save_file({k: v.contiguous() for k, v in fresh.state_dict().items()}, str(path))
+    back = 0.0
+    for seq in seqs:
+        out = json.loads(anbn("probe", "--model", path, "--sequence", " ".join(map(str, seq)), "--json"))
+        back = max(back, (torch.tensor(out["log_probs"]).double() - seed_loop_log_probs(fresh, seq)).abs().max().item())
+    print(f"\n[{cell}] seed class: anbn -> torch {worst:.3e}, torch -> anbn {back:.3e} (tol 1e-5)")
+    assert worst <= 1e-5 and back <= 1e-5
+
+
+def test_02_checkpoints_with_rnn_names_still_load(tmp_path):
+    """0.2 saved every cell's recurrent tensors as rnn.*: such files load."""
+    ckpt = tmp_path / "new.safetensors"
+    anbn("train", "--cell", "lstm", "--epochs", 1, "--save", ckpt)
+    sd = safetensors_torch.load_file(str(ckpt))
+    meta = safetensors_torch.safe_open(str(ckpt), "pt").metadata()
+    old = {k.replace("lstm.", "rnn."): v for k, v in sd.items()}
+    assert any(k.startswith("rnn.") for k in old) and any(k.startswith("optimizer.rnn.") for k in old)
+    path = tmp_path / "old.safetensors"
+    safetensors_torch.save_file(old, str(path), metadata=meta)
+    seq = "3 0 0 1 1 2"
+    a = json.loads(anbn("probe", "--model", ckpt, "--sequence", seq, "--json"))["log_probs"]
+    b = json.loads(anbn("probe", "--model", path, "--sequence", seq, "--json"))["log_probs"]
+    assert a == b
+    plain = tmp_path / "plain02.safetensors"  # and without metadata: the cell from the gate count
+    safetensors_torch.save_file({k: v for k, v in old.items() if not k.startswith("optimizer.")}, str(plain))
+    assert json.loads(anbn("probe", "--model", plain, "--sequence", seq, "--json"))["log_probs"] == a

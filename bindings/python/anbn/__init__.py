@@ -663,6 +663,41 @@ class Model(_Handle):
             raise Error(1, f"{name} has shape {shapes[name]}, got {a.shape}")
         _check(lib.anbn_param_set(self._handle(), name.encode(), _fptr(a), a.size))
 
+    def state_dict(self) -> Dict[str, np.ndarray]:
+        """The parameters under the seed classes' names (embedding.*, rnn.* /
+        lstm.* / gru.*, fc.*) as numpy arrays:
+        ``seed_model.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})``."""
+        return self.parameters()
+
+    def load_state_dict(self, state: Dict[str, object]) -> None:
+        """Sets every parameter from a state_dict of numpy arrays or torch
+        tensors (a seed class's ``state_dict()``, or a checkpoint's tensors);
+        optimizer.* entries are ignored, 0.2's rnn.* names for an LSTM or GRU
+        accepted.  Strict like PyTorch: a missing or unknown tensor is an error,
+        and nothing is changed then."""
+        shapes = dict(self._param_specs())
+        legacy = {("rnn." + n.split(".", 1)[1]): n for n in shapes if n.startswith(("lstm.", "gru."))}
+        values = {}
+        for key, v in state.items():
+            if key.startswith("optimizer."):
+                continue
+            name = key if key in shapes else legacy.get(key)
+            if name is None:
+                raise Error(1, f"unexpected tensor {key!r} (this model has {', '.join(shapes)})")
+            if hasattr(v, "detach"):  # a torch tensor
+                v = v.detach().cpu().numpy()
+            a = np.ascontiguousarray(v, dtype=np.float32)
+            if a.shape != shapes[name]:
+                raise Error(1, f"{key} has shape {a.shape}, the model's is {shapes[name]}")
+            if not np.isfinite(a).all():
+                raise Error(1, f"{key} holds non-finite values")
+            values[name] = a
+        missing = [n for n in shapes if n not in values]
+        if missing:
+            raise Error(1, f"missing tensors: {', '.join(missing)}")
+        for name, a in values.items():
+            _check(lib.anbn_param_set(self._handle(), name.encode(), _fptr(a), a.size))
+
     # ---------------------------------------------------------- checkpoints
     def save(self, path: str) -> None:
         """Writes a safetensors checkpoint (PyTorch state_dict names, Adam

@@ -266,9 +266,9 @@ def test_diagnose_matches_cli(tmp_path, corpus):
 
 def test_parameters(lstm):
     ps = lstm.parameters()
-    assert list(ps) == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
-                        "rnn.bias_hh_l0", "fc.weight", "fc.bias"]
-    assert ps["rnn.weight_ih_l0"].shape == (8, 2) and ps["fc.bias"].dtype == np.float32
+    assert list(ps) == ["embedding.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0",
+                        "lstm.bias_hh_l0", "fc.weight", "fc.bias"]
+    assert ps["lstm.weight_ih_l0"].shape == (8, 2) and ps["fc.bias"].dtype == np.float32
     lstm.set_parameter("fc.bias", np.array([1, 2, 3]))
     assert lstm.parameters()["fc.bias"].tolist() == [1, 2, 3]
     with pytest.raises(anbn.Error):
@@ -279,6 +279,25 @@ def test_parameters(lstm):
         lstm.set_parameter("nope", np.zeros(3))
     loss, grads = lstm.gradients(SEQ)
     assert loss > 0 and grads["fc.weight"].shape == (3, 2)
+
+
+def test_state_dict_round_trip():
+    with anbn.Model(cell="gru", backend="ref", seed=2) as a, anbn.Model(cell="gru", backend="ref", seed=9) as b:
+        sd = a.state_dict()
+        assert list(sd)[1] == "gru.weight_ih_l0"
+        b.load_state_dict(sd)
+        assert all(np.array_equal(sd[k], v) for k, v in b.state_dict().items())
+        before = b.state_dict()
+        with pytest.raises(anbn.Error):
+            b.load_state_dict({k: v for k, v in sd.items() if k != "fc.bias"})  # missing: nothing changes
+        with pytest.raises(anbn.Error):
+            b.load_state_dict({**sd, "extra.weight": sd["fc.bias"]})
+        assert all(np.array_equal(before[k], v) for k, v in b.state_dict().items())
+        legacy = {k.replace("gru.", "rnn."): v for k, v in sd.items()}  # 0.2's names
+        b.load_state_dict(legacy)
+    torch = pytest.importorskip("torch")
+    with anbn.Model(cell="lstm", backend="ref") as m:
+        m.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
 
 
 def test_save_load(lstm, corpus, tmp_path):
