@@ -4,6 +4,7 @@
 #include "versioned.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <algorithm>
 #include <memory>
@@ -117,6 +118,21 @@ void restore_snapshot(anbn_model *m, const Snapshot &s) {
   m->rng = s.rng;
 }
 
+// `auto`: the faster backend for this shape, by the rule measured in
+// bench/auto_rule.md (seconds per epoch of the seed corpus, ref vs onednn):
+// onednn once gates * H * sqrt(batch) >= 64 (one Adam step per sequence: the
+// tanh RNN from H = 64, the LSTM from H = 16), ref below (at the seed's H = 2
+// ref is 7-10x faster: oneDNN's fixed cost per call dominates tiny matrices).
+std::string auto_backend(const Shape &s, int32_t batch, std::string *why) {
+  const double score = double(s.gates()) * double(s.hidden) * std::sqrt(double(std::max(batch, 1)));
+  const bool big = score >= 64.0;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "auto: gates*H*sqrt(batch) = %.0f %s 64, where %s is faster (bench/auto_rule.md)", score,
+                big ? ">=" : "<", big ? "onednn" : "ref");
+  *why = buf;
+  return big ? "onednn" : "ref";
+}
+
 // Threads a backend may use: 0 means 1, and never more than the machine has
 // (a checkpoint saying 1024 must not start 1024 threads).
 int32_t effective_threads(int32_t asked) {
@@ -134,7 +150,19 @@ void model_build(anbn_model *m, const anbn_config &cfg) {
   m->cfg.embed = m->shape.embed;
   m->params = param_layout(m->shape);
   m->num_params = param_total(m->params);
-  m->be = registry_resolve(cfg.backend ? cfg.backend : "auto", &m->backend);
+  const std::string asked = cfg.backend ? cfg.backend : "auto";
+  if (asked == "auto") {
+    const std::string pick = auto_backend(m->shape, cfg.batch_size, &m->backend_reason);
+    try {
+      m->be = registry_resolve(pick.c_str(), &m->backend);
+    } catch (const Error &e) {  // onednn would be faster but cannot be used here
+      m->be = registry_resolve("ref", &m->backend);
+      m->backend_reason += "; onednn is unavailable, so ref";
+    }
+  } else {
+    m->be = registry_resolve(asked.c_str(), &m->backend);
+    m->backend_reason = "asked for by name";
+  }
   m->cfg.backend = m->backend.c_str();
   anbn_backend_desc d{};
   d.struct_size = sizeof d;
@@ -257,6 +285,7 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
     auto *mut = const_cast<anbn_model *>(m);
     ANBN_BE(mut, get_adam, mm.data(), vv.data(), mm.size(), &i.adam_step);
     i.backend = m->backend.c_str();
+    i.backend_reason = m->backend_reason.c_str();
     write_out(info, i, "info");
     return ANBN_OK;
   });

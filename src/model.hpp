@@ -74,6 +74,7 @@ struct Shape {
 };
 
 std::string module_name(anbn_cell cell);
+struct Shape;
 std::string legacy_name(const std::string &name, anbn_cell cell);
 std::vector<ParamSpec> param_layout(const Shape &s);
 size_t param_total(const std::vector<ParamSpec> &specs);
@@ -87,6 +88,7 @@ void check_training(const anbn_config &c);
 struct anbn_model {
   anbn_config cfg{};
   std::string backend;                // resolved name
+  std::string backend_reason;         // why: asked for by name, or the auto rule
   anbn::Shape shape{};
   int32_t alphabet = 2;
   const anbn_backend_iface *be = nullptr;
@@ -131,6 +133,7 @@ std::vector<float> get_params(anbn_model *m);
 void check_tokens(const anbn_model *m, const int32_t *tokens, size_t len);
 void check_targets(const anbn_model *m, const int32_t *targets, size_t count);
 int32_t effective_threads(int32_t asked);
+std::string auto_backend(const Shape &s, int32_t batch, std::string *why);
 
 // Creates the backend context and the parameter layout; no initialisation.
 void model_build(anbn_model *m, const anbn_config &cfg);

@@ -195,8 +195,8 @@ std::vector<Entry> &current() {
 }
 
 const Entry *find(const std::vector<Entry> &list, const std::string &name) {
-  if (name == "auto") {
-    for (const char *pref : {"onednn", "ref"})
+  if (name == "auto") {  // without a shape: what auto picks for the seed's (ref; see auto_backend)
+    for (const char *pref : {"ref"})
       for (const Entry &e : list)
         if (e.name == pref && e.iface) return &e;
   }
@@ -241,7 +241,7 @@ const Entry *targeted(const std::string &name) {
 const anbn_backend_iface *registry_resolve(const char *name, std::string *resolved) {
   std::lock_guard<std::mutex> lock(g_mutex);
   const std::string want = name;
-  for (const std::string &n : want == "auto" ? std::vector<std::string>{"onednn", "ref"} : std::vector<std::string>{want})
+  for (const std::string &n : want == "auto" ? std::vector<std::string>{"ref"} : std::vector<std::string>{want})
     if (const Entry *t = targeted(n)) {
       *resolved = t->name;
       return t->iface;

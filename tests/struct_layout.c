@@ -28,7 +28,8 @@ int main(void) {
   BEGIN(anbn_model_info); F(anbn_model_info, struct_size); F(anbn_model_info, cell); F(anbn_model_info, language);
   F(anbn_model_info, alphabet); F(anbn_model_info, vocab_size); F(anbn_model_info, output_size); F(anbn_model_info, hidden);
   F(anbn_model_info, embed); F(anbn_model_info, layers); F(anbn_model_info, gates); F(anbn_model_info, num_params);
-  F(anbn_model_info, epoch); F(anbn_model_info, adam_step); F(anbn_model_info, backend); END();
+  F(anbn_model_info, epoch); F(anbn_model_info, adam_step); F(anbn_model_info, backend);
+  F(anbn_model_info, backend_reason); END();
   BEGIN(anbn_progress); F(anbn_progress, epoch); F(anbn_progress, done); F(anbn_progress, total);
   F(anbn_progress, mean_loss); END();
   BEGIN(anbn_epoch_stats); F(anbn_epoch_stats, struct_size); F(anbn_epoch_stats, epoch); F(anbn_epoch_stats, mean_loss);

@@ -115,10 +115,16 @@ static void test_outputs(void **state) {
     unsigned char guard[16];
   } g;
   memset(&g, 0xA5, sizeof g);
-  g.i.struct_size = 0;
+  g.i.struct_size = 0; /* a 0.2 caller: its struct ended before backend_reason (new in 0.3) */
+  assert_anbn_ok(anbn_model_get_info(m, &g.i));
+  assert_int_equal(g.i.struct_size, offsetof(anbn_model_info, backend_reason));
+  assert_int_equal(g.i.hidden, 3);
+  assert_guard((const unsigned char *)&g.i.backend_reason, sizeof g.i.backend_reason); /* not written */
+  assert_guard(g.guard, sizeof g.guard);
+  g.i.struct_size = sizeof g.i; /* a 0.3 caller gets the new field */
   assert_anbn_ok(anbn_model_get_info(m, &g.i));
   assert_int_equal(g.i.struct_size, sizeof g.i);
-  assert_int_equal(g.i.hidden, 3);
+  assert_non_null(strstr(g.i.backend_reason, "asked for"));
   assert_guard(g.guard, sizeof g.guard);
   anbn_backend_info_v2 bi = {.struct_size = sizeof bi};
   assert_anbn_ok(anbn_backend_find_v2("ref", &bi));

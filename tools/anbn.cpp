@@ -33,6 +33,7 @@ struct TrainCtx {
   ProgressBar bar;
   bool lines;
   const char *label;
+  int epoch_index = 0, epochs = 1;  // for "epoch k/N" and the ETA
 };
 
 // Ctrl-C: the first SIGINT asks training to stop (the progress callback
@@ -56,12 +57,13 @@ struct SigintScope {
 int on_progress(void *user, const anbn_progress *p) {
   auto *t = static_cast<TrainCtx *>(user);
   if (g_interrupted) return 1;
-  t->bar.update(t->label, p->done, p->total, p->mean_loss);
-  if (t->lines && (p->done - 1) % 500 == 0 && p->done != p->total) {  // the seed's i % 500 == 0
-    t->bar.finish();
-    std::printf("epoch %lld, sequence %zu, train loss: %.2f\n", (long long)p->epoch, p->done - 1, p->mean_loss);
-    std::fflush(stdout);
-  }
+  // Every callback (500 sequences, as the seed printed) updates the live
+  // line on a terminal; on a pipe the bar itself thins the lines out.
+  char detail[128];
+  std::snprintf(detail, sizeof detail, "epoch %d/%d  %zu/%zu sequences  loss %.3f", t->epoch_index + 1, t->epochs,
+                p->done, p->total, p->mean_loss);
+  const double fraction = (double(t->epoch_index) + double(p->done) / double(p->total ? p->total : 1)) / t->epochs;
+  t->bar.update(t->label, fraction, detail);
   return 0;
 }
 
@@ -102,13 +104,14 @@ void check_writable(const std::string &path) {
 std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, const anbn_corpus *valid, int epochs,
                                       bool lines, const char *label, const SavePlan &save = {}) {
   std::vector<EpochRecord> out;
-  TrainCtx ctx{ProgressBar(), lines, label};
+  TrainCtx ctx{ProgressBar(), lines, label, 0, epochs > 0 ? epochs : 1};
   const anbn_model_info info = info_of(m);
   const auto valid_seqs = valid ? corpus_sequences(valid) : std::vector<std::vector<int32_t>>{};
   uint64_t pick = 0x9e3779b97f4a7c15ull;
   for (int e = 0; e < epochs; ++e) {
     anbn_epoch_stats st{};
     st.struct_size = sizeof st;
+    ctx.epoch_index = e;
     const anbn_status rc = g_interrupted ? ANBN_ERR_CANCELLED : anbn_train_epoch(m, train, on_progress, &ctx, &st);
     ctx.bar.finish();
     if (rc == ANBN_ERR_CANCELLED && g_interrupted) {
@@ -248,7 +251,10 @@ int cmd_backends(int argc, char **argv) {
       std::printf("%-12s %-10s %s\n", b.name, b.available ? "yes" : "no",
                   b.available ? (b.path[0] ? b.path : "built in") : b.reason);
   }
-  if (a.flag("--json")) std::printf("%s\n", json{{"backends", list}}.dump(2).c_str());
+  const char *rule = "auto picks onednn when gates*H*sqrt(batch) >= 64 and onednn is available, else ref "
+                     "(tanh RNN from H = 64, LSTM from H = 16 at batch 1; measured in bench/auto_rule.md)";
+  if (a.flag("--json")) std::printf("%s\n", json{{"backends", list}, {"auto", rule}}.dump(2).c_str());
+  else std::printf("\n%s\n", rule);
   return 0;
 }
 
@@ -333,7 +339,7 @@ int cmd_train(int argc, char **argv) {
   if (js) {
     json eps = json::array();
     for (const auto &r : recs) eps.push_back(epoch_json(r));
-    std::printf("%s\n", json{{"backend", info_of(m.m).backend}, {"epochs", eps}, {"peak_rss_mib", peak_rss_mib()}}
+    std::printf("%s\n", json{{"backend", info_of(m.m).backend}, {"backend_reason", info_of(m.m).backend_reason}, {"epochs", eps}, {"peak_rss_mib", peak_rss_mib()}}
                              .dump(2)
                              .c_str());
   } else if (!recs.empty()) {
@@ -534,10 +540,11 @@ int cmd_corpus(int argc, char **argv) {
 int cmd_experiment(int argc, char **argv) {
   std::vector<Option> o = {{"--out", "DIR", "where the checkpoints and experiment.json go", "anbn-experiment"},
                            {"--seed", "S", "seed of the corpus and of both models", "1"},
+                           {"--language", "L", "anbn (0^n 1^n), anbnanbn (0^n 1^n 0^n 1^n, the seed's title) or anbncn", "anbn"},
                            {"--json", "", "print the whole report as JSON instead of tables", ""}};
   o.insert(o.end(), kBackendOpt.begin(), kBackendOpt.end());
-  Args a("experiment [--backend B] [--out DIR] [--json]",
-         "The seed report end to end: a tanh RNN for 50 epochs and an LSTM for 20 (H = 2) on 0^n 1^n, the per-epoch\n"
+  Args a("experiment [--language L] [--seed S] [--backend B] [--out DIR] [--json]",
+         "The seed report end to end: a tanh RNN for 50 epochs and an LSTM for 20 (H = 2) on 0^n 1^n (or --language), the per-epoch\n"
          "table, the probe table for n = 0..19, capacity, generated samples, and checkpoints in DIR.",
          o);
   if (!a.parse(argc, argv)) return 0;
@@ -547,8 +554,9 @@ int cmd_experiment(int argc, char **argv) {
   const uint64_t seed = a.seed("--seed");
   const auto t0 = std::chrono::steady_clock::now();
   Corpora c;
-  check(anbn_corpus_seed(ANBN_LANG_ANBN, seed, &c.train, &c.valid), "seed corpus");
-  json report{{"runs", json::array()}};
+  const anbn_language lang = language_arg(a);
+  check(anbn_corpus_seed(lang, seed, &c.train, &c.valid), "seed corpus");
+  json report{{"runs", json::array()}, {"language", anbn_language_name(lang)}};
   const struct {
     anbn_cell cell;
     int epochs;
@@ -560,9 +568,13 @@ int cmd_experiment(int argc, char **argv) {
     cfg.backend = backend.c_str();
     cfg.cell = run.cell;
     cfg.seed = seed;
+    cfg.language = lang;
     ModelPtr m;
     check(anbn_create(&cfg, &m.m), "creating the model");
-    if (!js) std::printf("== %s (H = 2, %d epochs, backend %s) ==\n", run.name, run.epochs, info_of(m.m).backend);
+    if (!js) {
+      const anbn_model_info mi = info_of(m.m);
+      std::printf("== %s (H = 2, %d epochs, backend %s: %s) ==\n", run.name, run.epochs, mi.backend, mi.backend_reason);
+    }
     const auto recs = run_training(m.m, c.train, c.valid, run.epochs, !js, run.name);
     const std::string ckpt = out + "/" + run.name + ".safetensors";
     check(anbn_save(m.m, ckpt.c_str()), "saving " + ckpt);
@@ -577,9 +589,10 @@ int cmd_experiment(int argc, char **argv) {
       std::printf("\n%s: per-epoch results\n", run.name);
       print_epoch_table(recs);
       std::printf("\n%s: probe, n = 0..19\n", run.name);
-      print_probe_table(m.m, ANBN_LANG_ANBN, 20, nullptr);
+      print_probe_table(m.m, lang, 20, nullptr);
       std::printf("\n%s: capacity %d (first failure at n = %d, tested to %d)\n", run.name, cap.capacity,
                   cap.first_failure, cap.max_n);
+      std::printf("   (capacity N: the model predicts every deterministic symbol of every string with n <= N)\n");
       std::printf("%s: samples at temperature 1 (%zu of 10 in the language):", run.name, valid);
       for (const auto &s : samples) std::printf(" %s", body_string(s).c_str());
       std::printf("\n%s: checkpoint %s\n\n", run.name, ckpt.c_str());
@@ -646,7 +659,8 @@ int main(int argc, char **argv) {
     try {
       return c.fn(argc - 2, argv + 2);
     } catch (const Failure &f) {
-      std::fprintf(stderr, "anbn: error: %s\n", f.message.c_str());
+      std::fprintf(stderr, "anbn %s: error: %s\n", c.name, f.message.c_str());
+      if (f.code == 2 && !g_usage_line.empty()) std::fprintf(stderr, "%s\n", g_usage_line.c_str());  // once
       return f.code;
     } catch (const std::exception &e) {
       std::fprintf(stderr, "anbn: error: %s\n", e.what());

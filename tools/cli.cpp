@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <chrono>
 #include <cstring>
 
 namespace cli {
@@ -14,9 +15,12 @@ void check(anbn_status rc, const std::string &what) {
   throw Failure{what + ": " + anbn_status_string(rc) + ": " + anbn_last_error(), 1};
 }
 
+std::string g_usage_line;
+
 Args::Args(std::string command, std::string synopsis, std::vector<Option> options)
     : command_(std::move(command)), synopsis_(std::move(synopsis)), options_(std::move(options)) {
-  options_.push_back({"--help", "", "show this help and exit", ""});
+  options_.push_back({"--help", "", "show this help and exit (also -h)", ""});
+  g_usage_line = "usage: anbn " + command_ + "   (anbn " + command_.substr(0, command_.find(' ')) + " --help for all options)";
 }
 
 const Option *Args::find(const std::string &name) const {
@@ -40,14 +44,15 @@ bool Args::parse(int argc, char **argv) {
     const size_t eq = a.find('=');
     bool inline_value = false;
     if (a.rfind("--", 0) == 0 && eq != std::string::npos) v = a.substr(eq + 1), a = a.substr(0, eq), inline_value = true;
-    const Option *o = find(a);
-    if (!o) throw Failure{"anbn " + command_ + ": unknown option '" + a + "' (see anbn " + command_ + " --help)", 2};
+    const Option *o = find(a == "-h" ? "--help" : a);
+    if (!o) throw Failure{"unknown option '" + a + "'", 2};
+    if (a == "-h") a = "--help", o = find(a);
     if (a == "--help") {
       usage(stdout);
       return false;
     }
     if (!o->value.empty() && !inline_value) {
-      if (i + 1 >= argc) throw Failure{"anbn " + command_ + ": " + a + " needs a value " + o->value, 2};
+      if (i + 1 >= argc) throw Failure{a + " needs a value " + o->value, 2};
       v = argv[++i];
     }
     values_[a] = v;
@@ -94,18 +99,35 @@ double Args::real(const std::string &name) const {
   return v;
 }
 
-ProgressBar::ProgressBar() : tty(isatty(2) && !std::getenv("CI")) {}
+ProgressBar::ProgressBar() : tty(isatty(2) && !std::getenv("CI")), start(std::chrono::steady_clock::now()) {}
+
+// Progress goes to stderr: one live line on a terminal, plain lines on a pipe
+// (the first, then one every 2 s).  fraction: how much of
+// the whole job is done, for the ETA.
+void ProgressBar::update(const std::string &what, double fraction, const std::string &detail) {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char eta[48] = "";
+  if (fraction > 0.0 && fraction < 1.0) std::snprintf(eta, sizeof eta, "  ETA %.1f s", elapsed / fraction - elapsed);
+  if (tty) {
+    std::fprintf(stderr, "\r\033[K%s  %s%s", what.c_str(), detail.c_str(), eta);
+    std::fflush(stderr);
+    live = true;
+  } else if (lines == 0 || elapsed - last_line >= 2.0) {  // a log, not a flood: a line every 2 s at most
+    std::fprintf(stderr, "%s  %s%s\n", what.c_str(), detail.c_str(), eta);
+    last_line = elapsed, ++lines;
+  }
+}
 
 void ProgressBar::update(const char *label, size_t done, size_t total, double loss) {
-  if (!tty || total == 0) return;
-  const int width = 30, fill = int(double(width) * double(done) / double(total));
-  std::fprintf(stderr, "\r%s [%.*s%*s] %zu/%zu loss %.3f", label, fill, "##############################",
-               width - fill, "", done, total, loss);
-  std::fflush(stderr);
+  if (total == 0) return;
+  char detail[96];
+  std::snprintf(detail, sizeof detail, "%zu/%zu  loss %.3f", done, total, loss);
+  if (tty) update(label, double(done) / double(total), detail);
 }
 
 void ProgressBar::finish() {
-  if (tty) std::fprintf(stderr, "\r\033[K");
+  if (tty && live) std::fprintf(stderr, "\r\033[K"), std::fflush(stderr);
+  live = false;
 }
 
 double capacity_margin(const std::vector<anbn_capacity_row_v2> &rows, int32_t capacity) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <anbn/anbn.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -52,11 +53,18 @@ class Args {
   std::map<std::string, std::string> values_;
 };
 
-// Progress: a bar on a terminal (stderr), else nothing; lines are the caller's.
+// The synopsis of the command being run, printed once after a usage error.
+extern std::string g_usage_line;
+
+// Progress on stderr: a live line with an ETA on a terminal, plain lines on a pipe.
 struct ProgressBar {
-  bool tty;
+  bool tty, live = false;
+  double last_line = 0;  // seconds since start of the last plain line
+  int lines = 0;
+  std::chrono::steady_clock::time_point start;
   ProgressBar();
-  void update(const char *label, size_t done, size_t total, double loss);
+  void update(const std::string &what, double fraction, const std::string &detail);  // tty: live; else one line
+  void update(const char *label, size_t done, size_t total, double loss);             // tty only
   void finish();
 };
 

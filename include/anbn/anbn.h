@@ -235,7 +235,9 @@ typedef struct anbn_model anbn_model;
 
 typedef struct anbn_config {
   size_t struct_size;
-  const char *backend;     /* "auto": the first available of onednn, ref */
+  const char *backend;     /* "auto": the faster of ref and onednn for this shape:
+                              onednn when gates*hidden*sqrt(batch_size) >= 64 and it is
+                              available, else ref (measured: bench/auto_rule.md) */
   anbn_cell cell;          /* ANBN_CELL_RNN_TANH */
   anbn_language language;  /* ANBN_LANG_ANBN (fixes k, vocab and output size) */
   int32_t hidden;          /* 2 */
@@ -278,6 +280,8 @@ typedef struct anbn_model_info {
   int64_t epoch;           /* epochs trained */
   int64_t adam_step;       /* Adam steps taken */
   const char *backend;     /* valid while the model lives */
+  /* since 0.3: why this backend ("asked for", or the `auto` rule's reason) */
+  const char *backend_reason;
 } anbn_model_info;
 
 /* Describes the model. */

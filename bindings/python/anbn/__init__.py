@@ -439,12 +439,14 @@ class Model(_Handle):
     @property
     def info(self) -> dict:
         """cell, language, alphabet, vocab_size, output_size, hidden, embed,
-        layers, gates, num_params, epoch, adam_step, backend."""
+        layers, gates, num_params, epoch, adam_step, backend, backend_reason
+        (why that backend: asked for, or the `auto` rule)."""
         i = _lib.ModelInfo()
         i.struct_size = ctypes.sizeof(i)
         _check(lib.anbn_model_get_info(self._handle(), ctypes.byref(i)))
         d = {f: getattr(i, f) for f, _ in _lib.ModelInfo._fields_ if f != "struct_size"}
         d["cell"], d["language"], d["backend"] = CELL_NAMES[i.cell], LANGUAGE_NAMES[i.language], i.backend.decode()
+        d["backend_reason"] = (i.backend_reason or b"").decode()
         return d
 
     @property

@@ -41,7 +41,8 @@ class ModelInfo(ctypes.Structure):
     _fields_ = [("struct_size", c_size), ("cell", ctypes.c_int), ("language", ctypes.c_int),
                 ("alphabet", c_int32), ("vocab_size", c_int32), ("output_size", c_int32), ("hidden", c_int32),
                 ("embed", c_int32), ("layers", c_int32), ("gates", c_int32), ("num_params", c_size),
-                ("epoch", c_int64), ("adam_step", c_int64), ("backend", ctypes.c_char_p)]
+                ("epoch", c_int64), ("adam_step", c_int64), ("backend", ctypes.c_char_p),
+                ("backend_reason", ctypes.c_char_p)]
 
 
 class Progress(ctypes.Structure):
