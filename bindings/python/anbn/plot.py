@@ -30,29 +30,44 @@ def _get(row, key):
     return row[key] if isinstance(row, dict) else getattr(row, key)
 
 
-def loss_curves(history: Sequence, path: Optional[str] = None, title: str = ""):
-    """Train and valid loss per epoch (left) and the error rate (right).
-    history: Model.fit's list of dicts, or objects with train_loss, valid_loss
-    and error_rate (or errors and positions)."""
-    epochs = [_get(r, "epoch") for r in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
-    a.plot(epochs, [_get(r, "train_loss") for r in history], "o-", label="train loss")
-    try:
+def _has(row, key):
+    return key in row if isinstance(row, dict) else hasattr(row, key)
+
+
+def _legend_outside(ax, **kw):
+    """Legends go beside the axes, never over the data."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, **kw)
+
+
+def _integer_ticks(ax):
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def loss_curves(history, path: Optional[str] = None, title: str = ""):
+    """Train (and valid) loss per epoch (left) and the validation error rate
+    (right).  history: Model.fit's list of dicts, or what Model.train_epoch
+    returns (one EpochStats or a list of them: train loss only)."""
+    if not isinstance(history, (list, tuple)):
+        history = [history]
+    epochs = [int(_get(r, "epoch")) for r in history]
+    train = [_get(r, "train_loss") if _has(r, "train_loss") else _get(r, "mean_loss") for r in history]
+    has_valid = all(_has(r, "valid_loss") for r in history) and len(history) > 0
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 3.8))
+    a.plot(epochs, train, "o-", label="train loss")
+    if has_valid:
         a.plot(epochs, [_get(r, "valid_loss") for r in history], "s-", label="valid loss")
-        rates = []
-        for r in history:
-            try:
-                rates.append(_get(r, "error_rate"))
-            except (KeyError, AttributeError):
-                rates.append(_get(r, "errors") / max(_get(r, "positions"), 1))
+        rates = [_get(r, "error_rate") if _has(r, "error_rate") else _get(r, "errors") / max(_get(r, "positions"), 1)
+                 for r in history]
         b.plot(epochs, rates, "o-", color="C3")
-    except (KeyError, AttributeError):
-        b.text(0.5, 0.5, "no validation", ha="center", transform=b.transAxes)
+    else:
+        b.text(0.5, 0.5, "no validation set", ha="center", va="center", transform=b.transAxes, color="0.5")
     a.set(xlabel="epoch", ylabel="mean loss (sum NLL / len)", title=title or "loss")
-    a.legend()
+    _legend_outside(a)
     b.set(xlabel="epoch", ylabel="argmax errors per position", title="validation error rate")
     for ax in (a, b):
         ax.grid(alpha=0.3)
+        _integer_ticks(ax)
     return _finish(fig, path)
 
 
@@ -84,7 +99,7 @@ def hidden_trajectory(model: Model, n_values: Sequence[int] = (3, 6, 9), path: O
     pts = np.concatenate([p.hidden[:, layer, :] for _, p in runs])
     proj, labels = _project(pts)
     lstm = model.cell == "lstm"
-    fig, axes = plt.subplots(1, 2 if lstm else 1, figsize=(11 if lstm else 5.5, 4.5))
+    fig, axes = plt.subplots(1, 2 if lstm else 1, figsize=(14 if lstm else 7, 4.5))
     ax = axes[0] if lstm else axes
     off = 0
     for k, (n, p) in enumerate(runs):
@@ -100,7 +115,7 @@ def hidden_trajectory(model: Model, n_values: Sequence[int] = (3, 6, 9), path: O
     ax.set(xlabel=labels[0], ylabel=labels[1],
            title=f"{model.cell} hidden state (triangle START, circle end of 0s, square end of 1s)")
     ax.title.set_fontsize(9)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     ax.grid(alpha=0.3)
     if lstm:
         cx = axes[1]
@@ -109,37 +124,49 @@ def hidden_trajectory(model: Model, n_values: Sequence[int] = (3, 6, 9), path: O
                 cx.plot(p.cell[:, layer, j], ["-", "--", ":", "-."][j % 4], color=f"C{k % 10}",
                         label=f"n = {n}, c{j + 1}")
         cx.set(xlabel="input step (START, 0s, 1s)", ylabel="cell state", title="LSTM cell state: the counter")
-        cx.legend(fontsize=7, ncol=2)
+        _legend_outside(cx)
         cx.grid(alpha=0.3)
     return _finish(fig, path)
 
 
 def probe_heatmap(probe: Probe, path: Optional[str] = None):
-    """States and gates over time: one row per unit (hidden, cell, each gate),
-    one column per input token."""
+    """States and gates over time: one row per unit, one column per input
+    token.  States (hidden, cell: any sign) and gates (0..1) have colour
+    scales of their own; a tanh RNN has states only."""
     T, L, H = probe.hidden.shape
-    blocks, names = [], []
+    states, state_names, gates, gate_rows = [], [], [], []
     gate_names = {"lstm": "ifgo", "gru": "rzn"}.get(probe.cell_type, "")
     for layer in range(L):
-        blocks.append(probe.hidden[:, layer, :].T)
-        names += [f"L{layer} h{j + 1}" for j in range(H)]
+        states.append(probe.hidden[:, layer, :].T)
+        state_names += [f"L{layer} h{j + 1}" for j in range(H)]
         if probe.cell is not None:
-            blocks.append(probe.cell[:, layer, :].T)
-            names += [f"L{layer} c{j + 1}" for j in range(H)]
+            states.append(probe.cell[:, layer, :].T)
+            state_names += [f"L{layer} c{j + 1}" for j in range(H)]
         if probe.gates is not None:
-            blocks.append(probe.gates[:, layer, :].T)
-            names += [f"L{layer} {g}{j + 1}" for g in gate_names for j in range(H)]
-    data = np.vstack(blocks)
-    lim = max(1.0, float(np.abs(data).max()))
-    fig, ax = plt.subplots(figsize=(max(5, 0.35 * T + 2), max(2.5, 0.28 * len(names) + 1.2)))
-    im = ax.imshow(data, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim, interpolation="nearest")
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names, fontsize=7)
-    ax.set_xticks(range(T))
-    ax.set_xticklabels([str(t) for t in probe.tokens], fontsize=7)
-    ax.set_xlabel("input token")
-    ax.set_title(f"{probe.cell_type}: states and gates over time")
-    fig.colorbar(im, ax=ax, fraction=0.03)
+            gates.append(probe.gates[:, layer, :].T)
+            gate_rows += [f"L{layer} {g}{j + 1}" for g in gate_names for j in range(H)]
+    panels = [(np.vstack(states), state_names, "states")]
+    if gates:
+        panels.append((np.vstack(gates), gate_rows, "gates"))
+    heights = [max(1.2, 0.28 * len(n)) for _, n, _ in panels]
+    fig, axes = plt.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": heights},
+                             figsize=(max(5, 0.35 * T + 2.5), sum(heights) + 1.4))
+    for ax, (data, names, kind) in zip(axes[:, 0], panels):
+        if kind == "states":
+            lim = max(1e-6, float(np.abs(data).max()))
+            im = ax.imshow(data, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim, interpolation="nearest")
+            label = "state value"
+        else:
+            im = ax.imshow(data, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+            label = "gate activation"
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels(names, fontsize=7)
+        ax.set_xticks(range(T))
+        ax.set_xticklabels([str(t) for t in probe.tokens], fontsize=7)
+        fig.colorbar(im, ax=ax, fraction=0.03, label=label)
+    axes[-1, 0].set_xlabel("input token")
+    what = "hidden state" if probe.cell_type == "rnn_tanh" else ("states and gates")
+    axes[0, 0].set_title(f"{probe.cell_type}: {what} over time")
     return _finish(fig, path)
 
 
@@ -149,18 +176,21 @@ def capacity(result: Capacity, path: Optional[str] = None):
     fig, ax = plt.subplots(figsize=(9, 3.6))
     ax.bar(result.n, result.deterministic_errors, color="C3", width=1.0, label="deterministic errors")
     ax.plot(result.n, result.errors, color="C0", lw=1, alpha=0.7, label="all argmax errors (seed's Diff)")
-    ax.axvline(result.capacity + 0.5, color="k", ls="--", lw=1,
+    ax.axvline(result.capacity + 0.5, color="k", ls="--", lw=1, zorder=0.5,
                label=f"capacity {result.capacity}" + (f" (first failure n = {result.first_failure})"
                                                        if result.first_failure else ""))
     ax.set(xlabel="n", ylabel="errors", title="where the counting breaks")
-    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    _integer_ticks(ax)
+    handles, labels = ax.get_legend_handles_labels()
     if result.min_prob.size:  # the margin per n on a second axis: how close each n came to failing
         mx = ax.twinx()
-        mx.plot(result.n, result.min_prob, color="C2", lw=1, label="margin (min p of a right symbol)")
-        mx.axhline(0.5, color="C2", ls=":", lw=0.8)
+        mx.axhline(0.5, color="C2", ls=":", lw=0.8, zorder=0)  # behind the data
+        line, = mx.plot(result.n, result.min_prob, color="C2", lw=1.2, label="margin (min p of a right symbol)")
         mx.set_ylim(0, 1.02)
         mx.set_ylabel("margin", color="C2")
+        handles, labels = handles + [line], labels + [line.get_label()]
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.08, 1.0), borderaxespad=0.0, fontsize=8)
     return _finish(fig, path)
 
 
@@ -172,7 +202,7 @@ def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Op
     of h towards its fixed point, and the Jacobian's eigenvalues there
     against the unit circle."""
     d = diagnosis if diagnosis is not None else model.diagnose(n)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(14, 4.4))
     if d["cell"] == "rnn_tanh":
         seq = language_sequence(n, model.info["language"])[:-1]
         h = model.probe(seq).hidden[:, 0, :].astype(np.float64)
@@ -181,12 +211,15 @@ def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Op
         a.plot(pts[n:-1, 0], pts[n:-1, 1], ".-", color="C1", label="reading 1s")
         a.plot(*pts[-1], "*", color="k", ms=14, label="0-phase fixed point h*")
         a.set(xlabel=labels[0], ylabel=labels[1], title="the 0s drive h to a fixed point: the count fades")
-        a.legend(fontsize=8)
-        t = np.linspace(0, 2 * np.pi, 200)
-        b.plot(np.cos(t), np.sin(t), color="0.6", lw=1)
+        _legend_outside(a)
+        t = np.linspace(0, 2 * np.pi, 400)
+        b.plot(np.cos(t), np.sin(t), color="0.6", lw=1, zorder=0, label="unit circle")
         eig = d["eigenvalues"]
-        b.plot([e["re"] for e in eig], [e["im"] for e in eig], "x", color="C3", ms=10, mew=2)
-        b.set_aspect("equal")
+        b.plot([e["re"] for e in eig], [e["im"] for e in eig], "x", color="C3", ms=10, mew=2, label="eigenvalues")
+        r = max(1.1, 1.1 * max(abs(complex(e["re"], e["im"])) for e in eig))
+        b.set_xlim(-r, r)
+        b.set_ylim(-r, r)
+        b.set_aspect("equal", adjustable="box")  # a circle, not an ellipse
         b.set(xlabel="Re", ylabel="Im",
               title=f"Jacobian eigenvalues at h*: spectral radius {d['spectral_radius']:.3f}")
     else:
@@ -204,7 +237,7 @@ def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Op
         a.set(xlabel="input step (START, 0s, 1s)", ylabel="state",
               title=f"per step: 0s {dz['mean']:+.4f} ± {dz['std']:.4f}, 1s {do['mean']:+.4f} ± {do['std']:.4f}")
         a.title.set_fontsize(9)
-        a.legend(fontsize=8)
+        _legend_outside(a)
         H = model.info["hidden"]
         g = p.gates[:, u["layer"], :]
         rows = ([("forget f", H + u["index"], "min_forget"), ("input i", u["index"], "min_input")]
@@ -217,7 +250,7 @@ def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Op
         b.set_ylim(-0.02, 1.02)
         b.set(xlabel="input step (START, 0s, 1s)", ylabel="gate activation",
               title="gates that keep and write the count (1.0 = exact)")
-        b.legend(fontsize=8)
+        _legend_outside(b)
     for ax in (a, b):
         ax.grid(alpha=0.3)
     return _finish(fig, path)

@@ -359,9 +359,25 @@ def test_plots(tmp_path, corpus):
     with anbn.Model(cell="rnn", seed=2) as r:
         r.fit(corpus.train, epochs=2)
         figs.append(anbn.plot.counter(r, n=12, path=tmp_path / "counter_rnn.png"))
-    for name in ("loss", "hidden", "probe", "capacity", "hidden_pca", "counter_lstm", "counter_gru", "counter_rnn"):
+        stats = [r.train_epoch(corpus.train) for _ in range(3)]  # what train_epoch returns, as well as fit's history
+        figs.append(anbn.plot.loss_curves(stats, path=tmp_path / "loss_stats.png"))
+        figs.append(anbn.plot.loss_curves(stats[-1], path=tmp_path / "loss_one.png"))
+        rnn_heat = anbn.plot.probe_heatmap(r.probe([3, 0, 0, 1]), path=tmp_path / "probe_rnn.png")
+    for name in ("loss", "hidden", "probe", "capacity", "hidden_pca", "counter_lstm", "counter_gru", "counter_rnn",
+                 "loss_stats", "loss_one", "probe_rnn"):
         _not_blank(tmp_path / f"{name}.png")
     assert all(f is not None for f in figs)
+    for ax in figs[-2].axes:  # integer epoch ticks
+        assert all(float(t).is_integer() for t in ax.get_xticks())
+    lstm_heat = figs[2]
+    images = [im for ax in lstm_heat.axes for im in ax.images]
+    assert len(images) == 2 and images[1].get_clim() == (0.0, 1.0)  # gates: a 0..1 scale of their own
+    assert images[0].get_clim()[0] < 0 < images[0].get_clim()[1]
+    titles = " ".join(ax.get_title() for ax in rnn_heat.axes)
+    assert "gates" not in titles and "hidden state" in titles
+    legend_boxes = [ax.get_legend() for ax in figs[0].axes if ax.get_legend()]
+    assert legend_boxes and all(lg.get_bbox_to_anchor().x0 >= ax.bbox.x1 - 1
+                                for ax, lg in ((lg.axes, lg) for lg in legend_boxes))  # beside the data
 
 
 def test_pytorch_interop(tmp_path):
