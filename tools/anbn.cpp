@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cli.hpp"
+#include "regime.hpp"
 
 using namespace cli;
 
@@ -84,31 +85,30 @@ struct SavePlan {
   int every = 0;  // also after every `every` epochs
 };
 
-void save_checkpoint(anbn_model *m, const std::string &path) {
-  check(anbn_save(m, path.c_str()), "saving " + path);
-  std::fprintf(stderr, "saved %s\n", path.c_str());
-}
-
-// Fails early, before any training, when the checkpoint could not be written.
-void check_writable(const std::string &path) {
-  if (path.empty()) return;
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  std::string probe = dir + "/.anbn-write-test-XXXXXX";
-  const int fd = mkstemp(&probe[0]);
-  if (fd < 0) throw Failure{"--save: cannot write into '" + dir + "': " + std::strerror(errno), 1};
-  close(fd);
-  unlink(probe.c_str());
-}
-
 std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, const anbn_corpus *valid, int epochs,
-                                      bool lines, const char *label, const SavePlan &save = {}) {
+                                      bool lines, const char *label, const SavePlan &save = {},
+                                      const Regime &regime = {}) {
   std::vector<EpochRecord> out;
   TrainCtx ctx{ProgressBar(), lines, label, 0, epochs > 0 ? epochs : 1};
   const anbn_model_info info = info_of(m);
   const auto valid_seqs = valid ? corpus_sequences(valid) : std::vector<std::vector<int32_t>>{};
   uint64_t pick = 0x9e3779b97f4a7c15ull;
+  anbn_config cfg;
+  check(anbn_model_get_config(m, &cfg), "config");
+  const float lr0 = cfg.lr;
+  int best_epoch = -1;
+  std::pair<int, double> best_score{-1, 0.0};
+  Params best_params;
   for (int e = 0; e < epochs; ++e) {
+    if (regime.patience > 0 && best_epoch >= 0 && e - best_epoch > regime.patience) {
+      std::fprintf(stderr, "early stopping: no better score on n = %d..%d for %d epochs\n", regime.valid.first,
+                   regime.valid.second, regime.patience);
+      break;
+    }
+    if (regime.schedule != "constant") {
+      cfg.lr = float(lr_at(regime, lr0, e, epochs));
+      check(anbn_model_set_training(m, &cfg), "learning rate");
+    }
     anbn_epoch_stats st{};
     st.struct_size = sizeof st;
     ctx.epoch_index = e;
@@ -128,6 +128,10 @@ std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, c
       r.valid_loss = r.eval.mean_loss;
     }
     out.push_back(r);
+    if (regime.patience > 0) {  // the best epoch on the declared validation range, first best wins
+      const auto score = valid_score(m, regime.valid);
+      if (score > best_score) best_score = score, best_epoch = int(r.epoch), best_params = snapshot(m);
+    }
     if (!save.path.empty() && save.every > 0 && (e + 1) % save.every == 0 && e + 1 < epochs) save_checkpoint(m, save.path);
     if (lines) {
       std::printf("epoch %lld, train loss: %.2f, valid loss: %.2f, errors/seq: %.2f, error rate: %.3f\n",
@@ -154,6 +158,12 @@ std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, c
       }
       std::fflush(stdout);
     }
+  }
+  if (regime.patience > 0 && !best_params.empty()) {
+    restore(m, best_params);
+    std::fprintf(stderr, "keeping the best epoch on n = %d..%d: epoch %d (%d of %d right, margin %.4f)\n",
+                 regime.valid.first, regime.valid.second, best_epoch, best_score.first,
+                 regime.valid.second - regime.valid.first + 1, best_score.second);
   }
   return out;
 }
@@ -259,7 +269,7 @@ int cmd_backends(int argc, char **argv) {
 }
 
 std::vector<Option> train_options() {
-  return {{"--cell", "rnn|lstm|gru", "recurrent cell", "rnn"},
+  std::vector<Option> o = {{"--cell", "rnn|lstm|gru", "recurrent cell", "rnn"},
           {"--backend", "B", "compute backend", "auto"},
           {"--hidden", "H", "hidden width", "2"},
           {"--layers", "L", "stacked layers", "1"},
@@ -273,11 +283,13 @@ std::vector<Option> train_options() {
           {"--valid", "FILE", "validation corpus file instead of the seed validation set", ""},
           {"--shuffle", "on|off", "shuffle the training set every epoch", "on"},
           {"--threads", "N", "threads the backend may use", "1"},
-          {"--clip", "X", "clip the gradient's global norm to X before each Adam step (0: off)", "0"},
           {"--init", "CKPT", "start from a checkpoint (its architecture wins over the flags)", ""},
           {"--save", "CKPT", "write a checkpoint at the end (and on Ctrl-C: the last finished epoch)", ""},
           {"--save-every", "N", "also write --save after every N epochs (0: only at the end)", "0"},
           {"--json", "", "print {\"epochs\":[{epoch,train_loss,valid_loss,errors,positions,seconds}...]}", ""}};
+  const auto regime = regime_options();  // the same training options as anbn sweep
+  o.insert(o.end() - 1, regime.begin(), regime.end());
+  return o;
 }
 
 void make_corpora(const Args &a, anbn_language lang, uint64_t seed, Corpora &c) {
@@ -320,12 +332,18 @@ int cmd_train(int argc, char **argv) {
   if (!a.str("--init").empty() && a.has("--lr")) cfg.lr = float(a.real("--lr"));
   if (a.str("--init").empty()) cfg.lr = float(a.real("--lr"));
   if (a.has("--batch") || a.str("--init").empty()) cfg.batch_size = int32_t(a.integer("--batch", 1, 1 << 20));
-  if (a.has("--clip") || a.str("--init").empty()) cfg.clip_norm = float(a.real("--clip"));
+  const Regime regime = parse_regime(a, cfg.cell);
+  if (a.has("--clip") || a.str("--init").empty()) cfg.clip_norm = regime.clip;
+  if (a.has("--forget-bias") && !a.str("--init").empty()) throw Failure{"--forget-bias sets up a new model; not with --init", 2};
   const std::string sh = a.str("--shuffle");
   if (sh != "on" && sh != "off") throw Failure{"--shuffle takes on or off, got '" + sh + "'", 2};
   if (a.has("--shuffle") || a.str("--init").empty()) cfg.shuffle = sh == "on";
-  if (!m.m) check(anbn_create(&cfg, &m.m), "creating the model");
-  else check(anbn_model_set_training(m.m, &cfg), "training settings");
+  if (!m.m) {
+    check(anbn_create(&cfg, &m.m), "creating the model");
+    if (!std::isnan(regime.forget_bias)) set_forget_bias(m.m, regime.forget_bias);
+  } else {
+    check(anbn_model_set_training(m.m, &cfg), "training settings");
+  }
   const uint64_t data_seed = a.has("--data-seed") ? a.seed("--data-seed") : cfg.seed;
   Corpora c;
   make_corpora(a, cfg.language, data_seed, c);
@@ -334,7 +352,7 @@ int cmd_train(int argc, char **argv) {
   if (save.every > 0 && save.path.empty()) throw Failure{"--save-every needs --save CKPT", 2};
   check_writable(save.path);
   SigintScope sigint;
-  const auto recs = run_training(m.m, c.train, c.valid, epochs, !js, "train", save);
+  const auto recs = run_training(m.m, c.train, c.valid, epochs, !js, "train", save, regime);
   if (!save.path.empty()) save_checkpoint(m.m, save.path);
   if (js) {
     json eps = json::array();

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <unistd.h>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cerrno>
@@ -238,6 +239,23 @@ json eval_json(const anbn_eval_stats &e) {
               {"correct_sequences", e.correct_sequences},
               {"errors_per_sequence", e.sequences ? double(e.errors) / double(e.sequences) : 0.0},
               {"error_rate", e.positions ? double(e.errors) / double(e.positions) : 0.0}};
+}
+
+void save_checkpoint(anbn_model *m, const std::string &path) {
+  check(anbn_save(m, path.c_str()), "saving " + path);
+  std::fprintf(stderr, "saved %s\n", path.c_str());
+}
+
+// Fails early, before any training, when the checkpoint could not be written.
+void check_writable(const std::string &path) {
+  if (path.empty()) return;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string probe = dir + "/.anbn-write-test-XXXXXX";
+  const int fd = mkstemp(&probe[0]);
+  if (fd < 0) throw Failure{"--save: cannot write into '" + dir + "': " + std::strerror(errno), 1};
+  close(fd);
+  unlink(probe.c_str());
 }
 
 }  // namespace cli

@@ -109,4 +109,9 @@ std::vector<std::vector<int32_t>> corpus_sequences(const anbn_corpus *c);
 
 json eval_json(const anbn_eval_stats &e);
 
+// Writes a checkpoint and says so on stderr ("saved PATH").
+void save_checkpoint(anbn_model *m, const std::string &path);
+// Fails early, before any training, when `path` could not be written.
+void check_writable(const std::string &path);
+
 }  // namespace cli

@@ -15,7 +15,13 @@
 #include <thread>
 #include <tuple>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "cli.hpp"
+#include "regime.hpp"
 
 namespace cli {
 namespace {
@@ -35,46 +41,15 @@ std::vector<uint64_t> parse_seeds(const std::string &spec) {
   return out;
 }
 
-std::pair<int, int> parse_range(const std::string &s) {
-  int a = 0, b = 0;
-  if (std::sscanf(s.c_str(), "%d-%d", &a, &b) != 2 || a < 1 || b < a) throw Failure{"bad n range '" + s + "' (e.g. 11-20)", 2};
-  return {a, b};
-}
-
 struct SweepConfig {
   anbn_config model;
   std::string backend;
   int epochs, max_n;
-  std::pair<int, int> valid;
   std::vector<int32_t> spot_n{10000, 30000};
   std::string spot_backend;  // "" = the training backend
-  // Options one would try to make the network count exactly; all off by default.
-  double forget_bias = std::nan("");  // LSTM: forget rows of bias_ih (bias_hh's set to 0)
-  std::string schedule = "constant";  // constant | linear | cosine, from lr to lr_final
-  double lr_final = 0;
-  int patience = 0;                   // stop after this many epochs without a better valid score; keep the best
+  Regime regime;             // options one would try to make the network count exactly; all off by default
+  std::string save_dir;      // "" = no checkpoints
 };
-
-double lr_at(const SweepConfig &c, int epoch) {
-  if (c.schedule == "constant" || c.epochs == 1) return c.model.lr;
-  const double f = double(epoch) / double(c.epochs - 1), lr = c.model.lr;
-  if (c.schedule == "linear") return lr + (c.lr_final - lr) * f;
-  return c.lr_final + (lr - c.lr_final) * 0.5 * (1.0 + std::cos(3.141592653589793 * f));  // cosine
-}
-
-void set_forget_bias(anbn_model *m, double b) {
-  anbn_model_info info = {};
-  info.struct_size = sizeof info;
-  check(anbn_model_get_info(m, &info), "model info");
-  for (int l = 0; l < info.layers; ++l)
-    for (const char *which : {"ih", "hh"}) {
-      const std::string name = std::string("rnn.bias_") + which + "_l" + std::to_string(l);
-      std::vector<float> v(size_t(4 * info.hidden));
-      check(anbn_param_get(m, name.c_str(), v.data(), v.size()), "parameters");
-      for (int j = 0; j < info.hidden; ++j) v[size_t(info.hidden + j)] = which[0] == 'i' ? float(b) : 0.f;  // rows i, f, g, o
-      check(anbn_param_set(m, name.c_str(), v.data(), v.size()), "parameters");
-    }
-}
 
 struct Scan {
   int32_t capacity = 0;
@@ -97,42 +72,6 @@ Scan scan(anbn_model *m, int max_n) {
   return s;
 }
 
-// Single lengths: how many are right at every deterministic position, and
-// the smallest probability given to a right deterministic symbol over them.
-std::vector<anbn_capacity_row_v2> check_lengths(anbn_model *m, const std::vector<int32_t> &ns) {
-  std::vector<anbn_capacity_row_v2> rows(ns.size());
-  if (!ns.empty()) check(anbn_capacity_at(m, ns.data(), ns.size(), rows.data()), "spot checks");
-  return rows;
-}
-
-// How well the model does on the validation range: how many n it gets fully
-// right, then (to break ties once that saturates) the smallest probability it
-// gives a correct deterministic symbol there.  Compared lexicographically.
-std::pair<int, double> valid_score(anbn_model *m, const std::vector<int32_t> &valid_ns) {
-  int ok = 0;
-  double margin = 1.0;
-  for (const auto &r : check_lengths(m, valid_ns)) {
-    ok += r.deterministic_errors == 0;
-    margin = std::min(margin, double(r.min_prob));
-  }
-  return {ok, margin};
-}
-
-// The model's tensors by name, to come back to the best epoch later.
-std::vector<std::pair<std::string, std::vector<float>>> snapshot(anbn_model *m) {
-  size_t count = 0;
-  check(anbn_param_count(m, &count), "parameters");
-  std::vector<std::pair<std::string, std::vector<float>>> out;
-  for (size_t i = 0; i < count; ++i) {
-    const char *name = nullptr;
-    size_t numel = 0;
-    check(anbn_param_info(m, i, &name, nullptr, nullptr, &numel), "parameters");
-    out.emplace_back(name, std::vector<float>(numel));
-    check(anbn_param_get(m, name, out.back().second.data(), numel), "parameters");
-  }
-  return out;
-}
-
 json run_one(const SweepConfig &c, uint64_t seed) {
   anbn_config cfg = c.model;
   cfg.backend = c.backend.c_str();
@@ -141,39 +80,38 @@ json run_one(const SweepConfig &c, uint64_t seed) {
   check(anbn_corpus_seed(cfg.language, seed, &corpus.train, &corpus.valid), "seed corpus");
   ModelPtr m;
   check(anbn_create(&cfg, &m.m), "creating the model");
-  if (!std::isnan(c.forget_bias)) set_forget_bias(m.m, c.forget_bias);
+  const Regime &g = c.regime;
+  if (!std::isnan(g.forget_bias)) set_forget_bias(m.m, g.forget_bias);
   int best_epoch = -1, epochs_run = 0;
   std::pair<int, double> best_score{-1, 0.0};
   anbn_model_info info = {};
   info.struct_size = sizeof info;
   check(anbn_model_get_info(m.m, &info), "model info");
-  std::vector<std::pair<std::string, std::vector<float>>> best_params;
-  std::vector<int32_t> valid_ns;
-  for (int n = c.valid.first; n <= c.valid.second; ++n) valid_ns.push_back(n);
+  Params best_params;
   double seconds = 0;
   for (int e = 0; e < c.epochs; ++e) {
-    if (c.schedule != "constant") {
+    if (g.schedule != "constant") {
       anbn_config t = cfg;
-      t.lr = float(lr_at(c, e));
+      t.lr = float(lr_at(g, cfg.lr, e, c.epochs));
       check(anbn_model_set_training(m.m, &t), "learning rate");
     }
-    if (c.patience > 0 && best_epoch >= 0 && e - best_epoch > c.patience) break;  // early stop
+    if (g.patience > 0 && best_epoch >= 0 && e - best_epoch > g.patience) break;  // early stop
     ++epochs_run;
     anbn_epoch_stats st{};
     st.struct_size = sizeof st;
     check(anbn_train_epoch(m.m, corpus.train, nullptr, nullptr, &st), "training");
     seconds += st.seconds;
-    const auto score = valid_score(m.m, valid_ns);
+    const auto score = valid_score(m.m, g.valid);
     if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
   }
-  if (c.patience > 0)  // early stopping ends on the best epoch's model
-    for (const auto &[name, values] : best_params)
-      check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
+  if (g.patience > 0) restore(m.m, best_params);  // early stopping ends on the best epoch's model
   const Scan final_scan = scan(m.m, c.max_n);
   const auto final_params = snapshot(m.m);
-  for (const auto &[name, values] : best_params)  // back to the best epoch (training is over)
-    check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
-  const Scan best = (best_epoch == epochs_run - 1 || c.patience > 0) ? final_scan : scan(m.m, c.max_n);
+  const std::string stem = c.save_dir + "/seed-" + std::to_string(seed);
+  if (!c.save_dir.empty()) save_checkpoint(m.m, stem + "-final.safetensors");
+  restore(m.m, best_params);  // back to the best epoch (training is over)
+  if (!c.save_dir.empty()) save_checkpoint(m.m, stem + "-best.safetensors");
+  const Scan best = (best_epoch == epochs_run - 1 || g.patience > 0) ? final_scan : scan(m.m, c.max_n);
   // Spot checks far beyond the test range, only for a model that passed it.
   // Spot checks far beyond the test range, only for a model that passed it,
   // on --spot-backend when given (a float32 backend has PyTorch's rounding:
@@ -186,17 +124,14 @@ json run_one(const SweepConfig &c, uint64_t seed) {
       anbn_config oc = cfg;
       oc.backend = c.spot_backend.c_str();
       check(anbn_create(&oc, &other.m), "creating the --spot-backend model");
-      for (const auto &[name, values] : snapshot(m.m))
-        check(anbn_param_set(other.m, name.c_str(), values.data(), values.size()), "parameters");
+      restore(other.m, snapshot(m.m));
     }
     for (const auto &r : check_lengths(other.m ? other.m : m.m, c.spot_n))
       spots[std::to_string(r.n)] = {{"correct", r.deterministic_errors == 0}, {"margin", r.min_prob}};
     return spots;
   };
   const json best_spots = spot_checks(best);  // the model holds the best epoch's parameters now
-  // Back to the final model for its spot checks.
-  for (const auto &[name, values] : final_params)
-    check(anbn_param_set(m.m, name.c_str(), values.data(), values.size()), "parameters");
+  restore(m.m, final_params);  // back to the final model for its spot checks
   const json spots = spot_checks(final_scan);
   return json{{"seed", seed},
               {"capacity", final_scan.capacity},
@@ -248,13 +183,13 @@ json summarize(const std::vector<json> &runs, const char *key) {
 }  // namespace
 
 int cmd_sweep(int argc, char **argv) {
-  Args a("sweep --cell rnn|lstm|gru [options]",
+  const char *sweep_help =
          "Train one configuration over many seeds (one run per thread) and report the distribution of capacity:\n"
          "per run the capacity at the final epoch and at the best epoch (chosen on --valid-range only: most n\n"
          "right there, then the largest margin on them), the first\n"
          "five failing n and how many n in 1..--max-n are accepted.  Finished runs go to --results, one JSON line\n"
-         "each; a rerun skips the seeds already there.",
-         {{"--cell", "rnn|lstm|gru", "recurrent cell", "lstm"},
+         "each; a rerun skips the seeds already there.";
+  std::vector<Option> opts = {{"--cell", "rnn|lstm|gru", "recurrent cell", "lstm"},
           {"--seeds", "A-B[,C...]", "seeds (model init, shuffling and corpus)", "0-9"},
           {"--epochs", "N", "epochs per run", "20"},
           {"--lr", "X", "Adam learning rate", "1e-3"},
@@ -264,17 +199,15 @@ int cmd_sweep(int argc, char **argv) {
           {"--backend", "B", "compute backend", "ref"},
           {"--language", "L", "anbn, anbnanbn or anbncn", "anbn"},
           {"--jobs", "N", "runs at once (threads)", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
-          {"--valid-range", "A-B", "n range on which the best epoch is chosen", "11-20"},
           {"--max-n", "N", "capacity is tested for n = 1..N", "1000"},
           {"--spot", "N[,N...]", "single n checked for runs that pass 1..--max-n", "10000,30000"},
           {"--spot-backend", "B", "run the spot checks on this backend (the trained parameters copied)", "--backend"},
           {"--results", "FILE", "append one JSON line per finished run; resume from it", ""},
-          {"--forget-bias", "B", "LSTM: start the forget gate's bias at B (bias_ih rows; bias_hh rows 0)", "off"},
-          {"--lr-schedule", "S", "constant, linear or cosine, from --lr to --lr-final over the epochs", "constant"},
-          {"--lr-final", "X", "the learning rate a schedule ends at", "0"},
-          {"--clip", "X", "clip the gradient's global norm to X before each Adam step", "0 (off)"},
-          {"--patience", "P", "early stopping: stop after P epochs without a better valid score, keep the best", "0 (off)"},
-          {"--json", "", "print {runs:[...], summary:{...}}", ""}});
+          {"--save", "DIR", "write each run's checkpoints: DIR/seed-S-final.safetensors and DIR/seed-S-best.safetensors", ""},
+          {"--json", "", "print {runs:[...], summary:{...}}", ""}};
+  const auto regime = regime_options();
+  opts.insert(opts.end() - 1, regime.begin(), regime.end());
+  Args a("sweep --cell rnn|lstm|gru [options]", sweep_help, opts);
   if (!a.parse(argc, argv)) return 0;
   SweepConfig c;
   anbn_config_init(&c.model);
@@ -284,31 +217,29 @@ int cmd_sweep(int argc, char **argv) {
   c.model.layers = int32_t(a.integer("--layers", 1, 64));
   c.model.lr = float(a.real("--lr"));
   c.model.batch_size = int32_t(a.integer("--batch", 1, 1 << 20));
-  c.model.clip_norm = a.has("--clip") ? float(a.real("--clip")) : 0.f;
+  c.regime = parse_regime(a, c.model.cell);
+  c.model.clip_norm = c.regime.clip;
   c.backend = a.str("--backend");
   c.epochs = int(a.integer("--epochs"));
   c.max_n = int(a.integer("--max-n", 1, 1000000));
-  c.valid = parse_range(a.str("--valid-range"));
   c.spot_n = parse_lengths(a.str("--spot"), "--spot");
   c.spot_backend = a.has("--spot-backend") ? a.str("--spot-backend") : "";
-  if (c.epochs < 1 || c.max_n < c.valid.second)
+  if (c.epochs < 1 || c.max_n < c.regime.valid.second)
     throw Failure{"need --epochs >= 1 and --max-n >= the end of --valid-range", 2};
-  if (a.has("--forget-bias")) {
-    if (c.model.cell != ANBN_CELL_LSTM) throw Failure{"--forget-bias is for --cell lstm", 2};
-    c.forget_bias = a.real("--forget-bias");
+  c.save_dir = a.str("--save");
+  if (!c.save_dir.empty()) {
+    if (mkdir(c.save_dir.c_str(), 0755) != 0 && errno != EEXIST)
+      throw Failure{"--save: cannot create " + c.save_dir + ": " + std::strerror(errno), 1};
+    check_writable(c.save_dir + "/x");
   }
-  c.schedule = a.str("--lr-schedule");
-  if (c.schedule != "constant" && c.schedule != "linear" && c.schedule != "cosine")
-    throw Failure{"--lr-schedule takes constant, linear or cosine", 2};
-  c.lr_final = a.has("--lr-final") ? a.real("--lr-final") : 0.0;
-  c.patience = a.has("--patience") ? int(a.integer("--patience")) : 0;
   const auto seeds = parse_seeds(a.str("--seeds"));
   const int jobs = std::max(1, int(a.integer("--jobs", 0, 1024)));
   const json config{{"cell", a.str("--cell")}, {"language", a.str("--language")}, {"hidden", c.model.hidden},
                     {"layers", c.model.layers}, {"lr", double(c.model.lr)}, {"batch", c.model.batch_size},
                     {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n},
-                    {"backend", c.backend}, {"forget_bias", std::isnan(c.forget_bias) ? json(nullptr) : json(c.forget_bias)},
-                    {"lr_schedule", c.schedule}, {"lr_final", c.lr_final}, {"patience", c.patience},
+                    {"backend", c.backend},
+                    {"forget_bias", std::isnan(c.regime.forget_bias) ? json(nullptr) : json(c.regime.forget_bias)},
+                    {"lr_schedule", c.regime.schedule}, {"lr_final", c.regime.lr_final}, {"patience", c.regime.patience},
                     {"clip", double(c.model.clip_norm)}, {"spot", c.spot_n},
                     {"spot_backend", c.spot_backend.empty() ? c.backend : c.spot_backend}};
 

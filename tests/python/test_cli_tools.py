@@ -4,6 +4,8 @@ import os
 import pathlib
 import subprocess
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CLI = os.environ.get("ANBN_CLI", str(ROOT / "build" / "dev" / "bin" / "anbn"))
 
@@ -113,3 +115,29 @@ def test_sweep_spot_checks_on_another_backend():
             assert s["correct"] == rb["spot_checks"][n]["correct"] and abs(s["margin"] - rb["spot_checks"][n]["margin"]) < 1e-4
     for n in ("2", "3", "40"):
         assert a["spot_right"]["final"][n] == sum(r["spot_checks"].get(n, {}).get("correct", False) for r in a["runs"])
+
+
+def tensors_of(path):
+    raw = pathlib.Path(path).read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    return {k: raw[8 + n + v["data_offsets"][0]: 8 + n + v["data_offsets"][1]]
+            for k, v in header.items() if k != "__metadata__" and not k.startswith("optimizer.")}
+
+
+@pytest.mark.parametrize("extra", [[], ["--patience", "1", "--valid-range", "5-8"]])
+def test_train_reproduces_a_sweep_run(tmp_path, extra):
+    """anbn train takes every training option of anbn sweep, so a sweep's run
+    can be reproduced as a model file; sweep --save writes it directly too."""
+    opts = ["--cell", "lstm", "--epochs", "4", "--lr", "3e-2", "--clip", "1", "--forget-bias", "2",
+            "--lr-schedule", "linear", "--lr-final", "1e-3", *extra]
+    out = tmp_path / "runs"
+    r = subprocess.run([CLI, "sweep", *opts, "--seeds", "3", "--max-n", "30", "--save", str(out), "--json"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (out / "seed-3-final.safetensors").exists() and (out / "seed-3-best.safetensors").exists()
+    mine = tmp_path / "train.safetensors"
+    r = subprocess.run([CLI, "train", *opts, "--backend", "ref", "--seed", "3", "--save", str(mine)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert tensors_of(mine) == tensors_of(out / "seed-3-final.safetensors")  # bit for bit
