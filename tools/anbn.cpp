@@ -595,7 +595,7 @@ int cmd_experiment(int argc, char **argv) {
     }
     const auto recs = run_training(m.m, c.train, c.valid, run.epochs, !js, run.name);
     const std::string ckpt = out + "/" + run.name + ".safetensors";
-    check(anbn_save(m.m, ckpt.c_str()), "saving " + ckpt);
+    save_checkpoint(m.m, ckpt);
     anbn_capacity_result cap{};
     cap.struct_size = sizeof cap;
     check(anbn_capacity(m.m, 1000, &cap, nullptr, 0), "capacity");  // no table: stops at the first failure

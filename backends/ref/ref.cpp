@@ -457,7 +457,8 @@ anbn_status ref_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t 
   Ctx *c = cast(cx);
   if (anbn_status s = check_n(c, n, err, len)) return s;
   try {
-    c->loss_and_grad(x, y, B, T, divisor, loss);
+    if (!c->loss_and_grad(x, y, B, T, divisor, loss))  // as onednn and torch: no gradient of a non-finite loss
+      return set_err(err, len, "non-finite loss or gradient"), ANBN_ERR_NUMERIC;
   } catch (const std::bad_alloc &) {
     return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
   }
