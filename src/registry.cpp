@@ -141,8 +141,8 @@ std::string not_built_reason(const std::string &name) {
   if (name == "onednn" && !ANBN_BUILT_ONEDNN)
     return "not built with this libanbn: libdnnl was not found at build time (Debian: libdnnl-dev)";
   if (name != "onednn" && !ANBN_BUILT_TORCH)
-    return "not built with this libanbn: configure with -DANBN_WITH_TORCH=ON; with pip: "
-           "pip install --no-build-isolation -C cmake.define.ANBN_WITH_TORCH=ON .";
+    return "not built with this libanbn: configure with -DANBN_WITH_TORCH=ON; with pip, in an environment with "
+           "torch: pip install scikit-build-core && pip install --no-build-isolation -C cmake.define.ANBN_WITH_TORCH=ON .";
   return "not built, or set ANBN_BACKEND_PATH";
 }
 
