@@ -333,6 +333,7 @@ anbn_status anbn_load(const char *path, const char *backend, anbn_model **out) {
     model_build(m.get(), cfg);
     ANBN_BE(m.get(), set_params, p.data(), p.size());
     ANBN_BE(m.get(), set_adam, mo.data(), vo.data(), mo.size(), step);
+    m->adam_step = step;
     m->epoch = epoch;
     if (has_rng) m->rng = rng;
     *out = m.release();

@@ -114,6 +114,7 @@ Snapshot take_snapshot(anbn_model *m) {
 void restore_snapshot(anbn_model *m, const Snapshot &s) {
   ANBN_BE(m, set_params, s.p.data(), s.p.size());
   ANBN_BE(m, set_adam, s.m.data(), s.v.data(), s.m.size(), s.step);
+  m->adam_step = s.step;
   m->epoch = s.epoch;
   m->rng = s.rng;
 }
@@ -191,6 +192,7 @@ void model_init_params(anbn_model *m) {
   ANBN_BE(m, set_params, p.data(), p.size());
   std::vector<float> zeros(m->num_params, 0.f);
   ANBN_BE(m, set_adam, zeros.data(), zeros.data(), zeros.size(), int64_t(0));
+  m->adam_step = 0;
 }
 
 static const ParamSpec &find_param(const anbn_model *m, const char *name) {
@@ -281,9 +283,7 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
     i.gates = m->shape.gates();
     i.num_params = m->num_params;
     i.epoch = m->epoch;
-    std::vector<float> mm(m->num_params), vv(m->num_params);
-    auto *mut = const_cast<anbn_model *>(m);
-    ANBN_BE(mut, get_adam, mm.data(), vv.data(), mm.size(), &i.adam_step);
+    i.adam_step = m->adam_step;  // no copy of the Adam moments to read a count
     i.backend = m->backend.c_str();
     i.backend_reason = m->backend_reason.c_str();
     write_out(info, i, "info");

@@ -97,6 +97,7 @@ struct anbn_model {
   size_t num_params = 0;
   anbn::Rng rng;                      // shuffling order
   int64_t epoch = 0;
+  int64_t adam_step = 0;              // the core's count of Adam steps (the backend's is for its update)
   mutable anbn::InUse use;
 
   ~anbn_model() {

@@ -64,6 +64,7 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
         }
         double loss = 0.0;
         ANBN_BE(m, train_batch, x.data(), y.data(), int32_t(batch.size()), int32_t(T), int32_t(L), &hp, &loss);
+        ++m->adam_step;
         loss_sum += loss * double(batch.size());
         done += batch.size();
         if (progress && (done > next_report || done == order.size())) {

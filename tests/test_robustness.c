@@ -332,6 +332,22 @@ static void test_bad_call_trains_nothing(void **state) {
   assert_anbn_ok(anbn_train_epoch(m, t, NULL, NULL, &st));
   assert_int_equal(st.struct_size, sizeof st);
   assert_int_equal(st.sequences, 2000);
+  anbn_config c;
+  assert_anbn_ok(anbn_model_get_config(m, &c));
+  c.batch_size = 7;
+  assert_anbn_ok(anbn_model_set_training(m, &c));
+  anbn_epoch_stats st2 = {.struct_size = sizeof st2};
+  assert_anbn_ok(anbn_train_epoch(m, t, NULL, NULL, &st2));
+  anbn_model_info info = {.struct_size = sizeof info};
+  assert_anbn_ok(anbn_model_get_info(m, &info));  /* the core's step count: one per batch, as the backend's */
+  assert_int_equal(info.adam_step, 2000 + (int64_t)st2.batches);
+  assert_anbn_ok(anbn_save(m, in_dir("steps.safetensors")));
+  anbn_model *back;
+  assert_anbn_ok(anbn_load(in_dir("steps.safetensors"), "ref", &back));
+  anbn_model_info bi = {.struct_size = sizeof bi};
+  assert_anbn_ok(anbn_model_get_info(back, &bi));
+  assert_int_equal(bi.adam_step, info.adam_step);
+  anbn_destroy(back);
   free(before), free(after);
   anbn_corpus_destroy(t), anbn_corpus_destroy(k3);
   anbn_destroy(m);
