@@ -183,6 +183,35 @@ static void test_counter_evaluate_and_probe(void **state) {
   anbn_destroy(m);
 }
 
+/* anbn_diagnose on the hand-built counter: its cell unit 0 is the count
+ * (correlation 1 with #0 - #1), and the buffer protocol of the call. */
+static void test_diagnose_counter(void **state) {
+  (void)state;
+  anbn_model *m = counter_lstm();
+  size_t len = 0;
+  assert_anbn_ok(anbn_diagnose(m, 10, NULL, 0, &len));
+  assert_true(len > 20);
+  char small[8];
+  assert_anbn_status(anbn_diagnose(m, 10, small, sizeof small, &len), ANBN_ERR_INVALID_ARGUMENT);
+  char *text = malloc(len + 1);
+  assert_anbn_ok(anbn_diagnose(m, 10, text, len + 1, &len));
+  assert_int_equal(strlen(text), len);
+  print_message("counter diagnosis: %.200s\n", text);
+  assert_non_null(strstr(text, "\"cell\":\"lstm\""));
+  assert_non_null(strstr(text, "\"index\":0"));
+  const char *r = strstr(text, "\"correlation\":");
+  assert_non_null(r);
+  assert_true(strtod(r + strlen("\"correlation\":"), NULL) > 0.999); /* the unit is the count */
+  const char *dz = strstr(text, "\"delta_zeros\":{\"mean\":");
+  assert_non_null(dz);
+  assert_true(fabs(strtod(dz + strlen("\"delta_zeros\":{\"mean\":"), NULL) - 1.0) < 1e-9); /* +1 per 0 */
+  free(text);
+  assert_anbn_status(anbn_diagnose(m, 0, NULL, 0, &len), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_diagnose(m, 10, NULL, 0, NULL), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_diagnose(NULL, 10, NULL, 0, &len), ANBN_ERR_INVALID_ARGUMENT);
+  anbn_destroy(m);
+}
+
 static void test_always_one(void **state) {
   (void)state;
   for (int cell = 0; cell < 3; ++cell) {
@@ -237,6 +266,7 @@ int main(void) {
       cmocka_unit_test(test_rows_match_probe),
       cmocka_unit_test(test_counter_evaluate_and_probe),
       cmocka_unit_test(test_always_one),
+      cmocka_unit_test(test_diagnose_counter),
   };
   return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
 }

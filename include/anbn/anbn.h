@@ -444,6 +444,20 @@ ANBN_API anbn_status anbn_capacity_v2(anbn_model *model, int32_t max_n, anbn_cap
 ANBN_API anbn_status anbn_capacity_at(anbn_model *model, const int32_t *ns, size_t count,
                                       anbn_capacity_row_v2 *rows);
 
+/* -------------------------------------------------------------- diagnosis -- */
+
+/* How the model counts, as a JSON object (since 0.3; `anbn diagnose --json`
+ * prints the same).  LSTM/GRU: the unit whose state best tracks #0 - #1 along
+ * START 0^n 1^n ("unit"), its per-step change in the 0s and the 1s
+ * ("delta_zeros", "delta_ones": mean and std) and the lowest keep/write gate
+ * values per phase ("min_forget", "min_input"; GRU "min_update_z").  tanh RNN
+ * (n unused): the 0-phase fixed point, its Jacobian, eigenvalues and spectral
+ * radius.  Writes NUL-terminated text into json (capacity bytes); *len_out
+ * receives its length without the NUL even when it does not fit (then
+ * INVALID_ARGUMENT).  json may be NULL with capacity 0 to ask for the length.
+ * n in 1..1e5. */
+ANBN_API anbn_status anbn_diagnose(anbn_model *model, int32_t n, char *json, size_t capacity, size_t *len_out);
+
 /* --------------------------------------------------------------- generate -- */
 
 typedef struct anbn_generate_config {

@@ -621,9 +621,16 @@ class Model(_Handle):
         """How the model counts (the same dict as `anbn diagnose --json`):
         LSTM/GRU the unit that best tracks the count along START 0^n 1^n,
         its per-step change in each phase and the lowest keep/write gates;
-        tanh RNN the 0-phase fixed point and its Jacobian's eigenvalues."""
-        from ._diagnose import diagnose
-        return diagnose(self, n)
+        tanh RNN the 0-phase fixed point and its Jacobian's eigenvalues.
+        Computed by the library (anbn_diagnose)."""
+        import json
+        if not 1 <= int(n) <= 100000:
+            raise ValueError(f"n must be in 1..100000, got {n}")
+        size = ctypes.c_size_t()
+        _check(lib.anbn_diagnose(self._handle(), int(n), None, 0, ctypes.byref(size)))
+        buf = ctypes.create_string_buffer(size.value + 1)
+        _check(lib.anbn_diagnose(self._handle(), int(n), buf, len(buf), ctypes.byref(size)))
+        return json.loads(buf.value.decode())
 
     def generate(self, count: int = 10, temperature: float = 1.0, seed: int = 0, max_len: int = 200) -> Generated:
         """Samples from START until END; temperature 0 is greedy."""

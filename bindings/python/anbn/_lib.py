@@ -159,6 +159,7 @@ _sigs = {
     "anbn_capacity": (_st, [ctypes.c_void_p, c_int32, P(CapacityResult), P(CapacityRow), c_size]),
     "anbn_capacity_v2": (_st, [ctypes.c_void_p, c_int32, P(CapacityResult), P(CapacityRowV2), c_size]),
     "anbn_capacity_at": (_st, [ctypes.c_void_p, c_int32_p, c_size, P(CapacityRowV2)]),
+    "anbn_diagnose": (_st, [ctypes.c_void_p, c_int32, ctypes.c_char_p, c_size, P(c_size)]),
     "anbn_generate_config_init": (None, [P(GenerateConfig)]),
     "anbn_generate": (_st, [ctypes.c_void_p, P(GenerateConfig), P(ctypes.c_void_p), P(c_size)]),
     "anbn_param_count": (_st, [ctypes.c_void_p, P(c_size)]),

@@ -1,6 +1,6 @@
-"""Model.diagnose: how a model counts, read off the probe — the same
-quantities and dict as `anbn diagnose --json` (tools/diagnose.cpp), which the
-tests compare it with."""
+"""A test oracle for anbn_diagnose (src/diagnose.cpp): the same diagnosis
+computed independently in numpy over the public probe, so the C result is
+checked against something other than itself."""
 import numpy as np
 
 
