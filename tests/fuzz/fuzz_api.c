@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   for (int steps = 0; steps < 24 && in.n; ++steps) {
     anbn_model *m = models[u8(&in) & 1];
-    const uint32_t op = u8(&in) % 12;
+    const uint32_t op = u8(&in) % 13;
     size_t nb;
     char *before = fuzz_image(m, &nb);
     anbn_status rc = ANBN_OK;
@@ -146,6 +146,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       case 10: {
         anbn_model_info info = {.struct_size = sizeof info};
         rc = fuzz_check(anbn_model_get_info(m, &info), "get_info");
+        break;
+      }
+      case 11: {
+        char buf[512];
+        size_t len = 0;
+        const int with_buf = u8(&in) & 1;
+        const size_t cap = with_buf ? u8(&in) * 2u : 0;
+        rc = fuzz_check(anbn_diagnose(m, (int32_t)(u32(&in) % 200) - 10, with_buf ? buf : NULL, cap, &len), "diagnose");
+        if (rc == ANBN_OK && with_buf && strlen(buf) != len) abort();  // the text and its length agree
         break;
       }
       default: {
