@@ -155,7 +155,7 @@ struct Ctx {
     return true;
   }
 
-  // anbn_status, with the loss in *loss; changes nothing on a non-finite outcome.
+  // anbn_status, with the loss in *loss; on NUMERIC the core rolls the epoch back.
   anbn_status train_batch(const int32_t *x, const int32_t *y, int B, int T, int divisor, const anbn_adam_hparams &hp,
                           double *loss, std::string *why) {
     root->train();
@@ -168,17 +168,8 @@ struct Ctx {
     if (hp.clip_norm > 0.f) torch::nn::utils::clip_grad_norm_(params, double(hp.clip_norm));
     auto &o = static_cast<torch::optim::AdamOptions &>(opt->param_groups()[0].options());
     o.lr(hp.lr).betas({hp.beta1, hp.beta2}).eps(hp.eps).weight_decay(0).amsgrad(false);
-    // An update that overflows must leave nothing changed: keep what it
-    // touches, on the device (no host copies on the hot path).
-    std::vector<torch::Tensor> p0, m0, v0;
-    const int64_t s0 = step();
-    {
-      torch::NoGradGuard ng;
-      for (size_t i = 0; i < params.size(); ++i) {
-        p0.push_back(params[i].detach().clone());
-        if (auto *st = state(i)) m0.push_back(st->exp_avg().clone()), v0.push_back(st->exp_avg_sq().clone());
-      }
-    }
+    // No copy of the state per step: on a diverging update the core restores
+    // the snapshot it took when the epoch began (one rollback, in the core).
     bool ok = true;
     try {
       opt->step();
@@ -187,20 +178,9 @@ struct Ctx {
     }
     torch::NoGradGuard ng;
     for (auto &p : params) ok = ok && torch::isfinite(p).all().item<bool>();
-    if (!ok) {
-      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(p0[i]);
-      if (s0 == 0) {
-        opt->state().clear();
-      } else {
-        for (size_t i = 0; i < params.size(); ++i) {
-          auto *st = state(i);
-          st->exp_avg().copy_(m0[i]), st->exp_avg_sq().copy_(v0[i]);
-          st->step(s0);
-        }
-      }
-      return *why = "the Adam update would make a parameter non-finite (learning rate too large?); nothing was updated",
+    if (!ok)
+      return *why = "the Adam update made a parameter non-finite (learning rate too large?); the call is rolled back",
              ANBN_ERR_NUMERIC;
-    }
     return ANBN_OK;
   }
 

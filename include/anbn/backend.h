@@ -14,7 +14,8 @@
  *
  * Every fallible method returns an anbn_status and, on failure, writes a
  * NUL-terminated message into err[0..err_len).  A failed method leaves the
- * context unchanged.  Methods marked optional may be NULL.
+ * context unchanged, except train_batch (below).  Methods marked optional may
+ * be NULL.
  */
 #ifndef ANBN_BACKEND_H
 #define ANBN_BACKEND_H
@@ -84,8 +85,10 @@ typedef struct anbn_backend_iface {
   /* One batch of B sequences of one length: inputs and targets (B, T) row
    * major, T = len-1.  Loss = mean over b of (sum_t -logp[y]) / divisor
    * (divisor = len, the seed's normalisation).  Forward, backward, one Adam
-   * step; *loss receives the loss.  A non-finite loss or gradient returns
-   * ANBN_ERR_NUMERIC and changes nothing. */
+   * step; *loss receives the loss.  A non-finite loss, gradient or update
+   * returns ANBN_ERR_NUMERIC; the context may then have changed: the core
+   * restores the snapshot it took when the epoch began (one rollback, so no
+   * backend needs to copy its state every step). */
   anbn_status (*train_batch)(anbn_backend_ctx *ctx, const int32_t *inputs, const int32_t *targets,
                              int32_t B, int32_t T, int32_t divisor, const anbn_adam_hparams *hp,
                              double *loss, char *err, size_t err_len);
