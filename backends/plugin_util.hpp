@@ -45,3 +45,90 @@ anbn_status guard(char *err, size_t len, F &&f, Message message = {}) noexcept {
 }
 
 }  // namespace anbn_plugin
+
+// ------------------------------------------------------------ the plugin kit
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace anbn_plugin {
+
+// Offsets of the flat parameters in canonical order (backend.h): embedding
+// (V, E); per layer W_ih (G*H, in), W_hh (G*H, H), b_ih, b_hh (G*H); fc (O, H), (O).
+struct Layout {
+  struct Layer {
+    size_t wih, whh, bih, bhh;
+    int in;  // the layer's input width: E for layer 0, H above
+  };
+  size_t emb = 0, fcw = 0, fcb = 0, total = 0;
+  std::vector<Layer> layers;
+
+  Layout(const anbn_backend_desc &d, int gates) {
+    const size_t G = size_t(gates), H = size_t(d.hidden);
+    size_t o = 0;
+    emb = o, o += size_t(d.vocab) * size_t(d.embed);
+    for (int l = 0; l < d.layers; ++l) {
+      Layer ly;
+      ly.in = l == 0 ? d.embed : d.hidden;
+      ly.wih = o, o += G * H * size_t(ly.in);
+      ly.whh = o, o += G * H * H;
+      ly.bih = o, o += G * H;
+      ly.bhh = o, o += G * H;
+      layers.push_back(ly);
+    }
+    fcw = o, o += size_t(d.output) * H;
+    fcb = o, o += size_t(d.output);
+    total = o;
+  }
+};
+
+inline int gates_of(int32_t cell) { return cell == ANBN_CELL_LSTM ? 4 : cell == ANBN_CELL_GRU ? 3 : 1; }
+
+// One Adam step as torch.optim.Adam (no weight decay, amsgrad off), after
+// torch.nn.utils.clip_grad_norm_ when hp.clip_norm > 0: double arithmetic,
+// float storage.  Two phases: the new values are computed into nm/nv/np
+// first and copied in place (primitives may hold pointers into p) only if
+// all are finite; otherwise nothing changes and false is returned.  The
+// gradient may be float or double; it is clipped in place.
+template <class G>
+bool adam_step(std::vector<float> &p, std::vector<float> &m, std::vector<float> &v, std::vector<G> &grad,
+               int64_t &step, const anbn_adam_hparams &hp, std::vector<float> &nm, std::vector<float> &nv,
+               std::vector<float> &np) {
+  if (hp.clip_norm > 0.f) {  // coef = max / (norm + 1e-6), at most 1
+    double sq = 0.0;
+    for (G g : grad) sq += double(g) * double(g);
+    const double coef = double(hp.clip_norm) / (std::sqrt(sq) + 1e-6);
+    if (coef < 1.0)
+      for (G &g : grad) g = G(double(g) * coef);
+  }
+  const int64_t t = step + 1;
+  const double b1 = hp.beta1, b2 = hp.beta2;
+  const double step_size = double(hp.lr) / (1.0 - std::pow(b1, double(t)));
+  const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, double(t)));
+  const size_t n = p.size();
+  nm.resize(n), nv.resize(n), np.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double g = grad[i];
+    nm[i] = float(b1 * m[i] + (1.0 - b1) * g);
+    nv[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
+    const double denom = std::sqrt(double(nv[i])) / bc2_sqrt + double(hp.eps);
+    np[i] = float(double(p[i]) - step_size * double(nm[i]) / denom);
+    if (!std::isfinite(np[i]) || !std::isfinite(nm[i]) || !std::isfinite(nv[i])) return false;
+  }
+  std::memcpy(m.data(), nm.data(), n * sizeof(float));
+  std::memcpy(v.data(), nv.data(), n * sizeof(float));
+  std::memcpy(p.data(), np.data(), n * sizeof(float));
+  step = t;
+  return true;
+}
+
+}  // namespace anbn_plugin
+
+// The one entry symbol of a plugin library: its backend tables in order.
+#define ANBN_PLUGIN_ENTRY(...)                                                                     \
+  extern "C" __attribute__((visibility("default"))) const anbn_backend_iface *anbn_backend_entry( \
+      uint32_t index) {                                                                           \
+    static const anbn_backend_iface *const tables[] = {__VA_ARGS__};                               \
+    return index < sizeof tables / sizeof *tables ? tables[index] : nullptr;                        \
+  }

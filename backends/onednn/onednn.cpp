@@ -35,10 +35,7 @@ using std::size_t;
 
 using anbn_plugin::set_err;
 
-struct LayerOff {
-  size_t wih, whh, bih, bhh;  // offsets into the flat store
-  int in;
-};
+using LayerOff = anbn_plugin::Layout::Layer;  // offsets into the flat store
 
 // Buffers shared by every shape's plan (grown to the largest seen): a plan
 // holds primitives and memory objects only, bound to these before each run,
@@ -119,24 +116,13 @@ struct Ctx {
 
   void init(const anbn_backend_desc &desc) {
     d = desc;
-    G = d.cell == ANBN_CELL_LSTM ? 4 : d.cell == ANBN_CELL_GRU ? 3 : 1;
+    G = anbn_plugin::gates_of(d.cell);
     GB = d.cell == ANBN_CELL_GRU ? 4 : G;
     if (d.cell == ANBN_CELL_GRU) perm[0] = 1, perm[1] = 0;  // oneDNN u, r, o = PyTorch z, r, n
     H = d.hidden, O = d.output, V = d.vocab, E = d.embed, L = d.layers;
-    size_t o = 0;
-    emb = o, o += size_t(V) * E;
-    for (int l = 0; l < L; ++l) {
-      LayerOff lo;
-      lo.in = l == 0 ? E : H;
-      lo.wih = o, o += size_t(G) * H * lo.in;
-      lo.whh = o, o += size_t(G) * H * H;
-      lo.bih = o, o += size_t(G) * H;
-      lo.bhh = o, o += size_t(G) * H;
-      off.push_back(lo);
-    }
-    fcw = o, o += size_t(O) * H;
-    fcb = o, o += size_t(O);
-    total = o;
+    const anbn_plugin::Layout lay(d, G);
+    emb = lay.emb, fcw = lay.fcw, fcb = lay.fcb, total = lay.total, off = lay.layers;
+    const size_t o = total;
     p.assign(o, 0.f), m.assign(o, 0.f), v.assign(o, 0.f), grad.assign(o, 0.f);
     bias_sum.assign(L, std::vector<float>(size_t(GB) * H, 0.f));
     scratch.resize(L);
@@ -496,36 +482,8 @@ struct Ctx {
     return loss;
   }
 
-  // Same update as the reference (double arithmetic, float storage), in place
-  // only once every new value is known to be finite.
-  bool adam(const anbn_adam_hparams &hp) {
-    if (hp.clip_norm > 0.f) {  // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), at most 1
-      double sq = 0.0;
-      for (float g : grad) sq += double(g) * g;
-      const double coef = double(hp.clip_norm) / (std::sqrt(sq) + 1e-6);
-      if (coef < 1.0)
-        for (float &g : grad) g = float(g * coef);
-    }
-    const int64_t t = step + 1;
-    const double b1 = hp.beta1, b2 = hp.beta2;
-    const double step_size = double(hp.lr) / (1.0 - std::pow(b1, double(t)));
-    const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, double(t)));
-    nm.resize(total), nv.resize(total), np.resize(total);
-    bool ok = true;
-    for (size_t i = 0; i < total; ++i) {
-      const double g = grad[i];
-      nm[i] = float(b1 * m[i] + (1.0 - b1) * g);
-      nv[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
-      np[i] = float(double(p[i]) - step_size * double(nm[i]) / (std::sqrt(double(nv[i])) / bc2_sqrt + double(hp.eps)));
-      ok &= std::isfinite(np[i]) && std::isfinite(nm[i]) && std::isfinite(nv[i]);
-    }
-    if (!ok) return false;
-    std::memcpy(m.data(), nm.data(), total * sizeof(float));  // in place: the primitives' memories point at p
-    std::memcpy(v.data(), nv.data(), total * sizeof(float));
-    std::memcpy(p.data(), np.data(), total * sizeof(float));
-    step = t;
-    return true;
-  }
+  // The kit's update, as the reference's (in place: the primitives' memories point at p).
+  bool adam(const anbn_adam_hparams &hp) { return anbn_plugin::adam_step(p, m, v, grad, step, hp, nm, nv, np); }
 
   void forward(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out) {
     Plan &P = plan(B, T, false);
@@ -713,6 +671,4 @@ static_assert(sizeof(kOneDNN) == sizeof(anbn_backend_iface), "table layout");
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const anbn_backend_iface *anbn_backend_entry(uint32_t index) {
-  return index == 0 ? &kOneDNN : nullptr;
-}
+ANBN_PLUGIN_ENTRY(&kOneDNN)

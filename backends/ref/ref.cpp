@@ -21,10 +21,7 @@ using ref_math::sigmoid;
 
 using anbn_plugin::set_err;
 
-struct Layer {
-  size_t wih, whh, bih, bhh;  // offsets into the flat parameters
-  int in;                     // input width: E for layer 0, H above
-};
+using Layer = anbn_plugin::Layout::Layer;  // offsets into the flat parameters
 
 // Activations of one sequence, kept for backpropagation through time.
 struct Cache {
@@ -50,23 +47,12 @@ struct Ctx {
 
   bool init(const anbn_backend_desc &desc) {
     d = desc;
-    G = d.cell == ANBN_CELL_LSTM ? 4 : d.cell == ANBN_CELL_GRU ? 3 : 1;
+    G = anbn_plugin::gates_of(d.cell);
     H = d.hidden, O = d.output, V = d.vocab, E = d.embed, L = d.layers;
-    size_t off = 0;
-    emb = off, off += size_t(V) * E;
-    for (int l = 0; l < L; ++l) {
-      Layer ly;
-      ly.in = l == 0 ? E : H;
-      ly.wih = off, off += size_t(G) * H * ly.in;
-      ly.whh = off, off += size_t(G) * H * H;
-      ly.bih = off, off += size_t(G) * H;
-      ly.bhh = off, off += size_t(G) * H;
-      layers.push_back(ly);
-    }
-    fcw = off, off += size_t(O) * H;
-    fcb = off, off += size_t(O);
-    p.assign(off, 0.f), m.assign(off, 0.f), v.assign(off, 0.f);
-    grad.assign(off, 0.0);
+    const anbn_plugin::Layout lay(d, G);
+    emb = lay.emb, fcw = lay.fcw, fcb = lay.fcb, layers = lay.layers;
+    p.assign(lay.total, 0.f), m.assign(lay.total, 0.f), v.assign(lay.total, 0.f);
+    grad.assign(lay.total, 0.0);
     cache.x.resize(L), cache.h.resize(L), cache.c.resize(L), cache.act.resize(L), cache.aux.resize(L);
     return true;
   }
@@ -344,33 +330,7 @@ struct Ctx {
     return true;
   }
 
-  // torch.optim.Adam (no weight decay, amsgrad off), moments stored in float.
-  // Two phases so that an update that would leave a non-finite value changes nothing.
-  bool adam(const anbn_adam_hparams &hp) {
-    if (hp.clip_norm > 0.f) {  // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), at most 1
-      double sq = 0.0;
-      for (double g : grad) sq += g * g;
-      const double coef = double(hp.clip_norm) / (std::sqrt(sq) + 1e-6);
-      if (coef < 1.0)
-        for (double &g : grad) g *= coef;
-    }
-    const int64_t t = step + 1;
-    const double b1 = hp.beta1, b2 = hp.beta2;
-    const double bc1 = 1.0 - std::pow(b1, double(t)), bc2 = 1.0 - std::pow(b2, double(t));
-    const double step_size = double(hp.lr) / bc1, bc2_sqrt = std::sqrt(bc2);
-    nm.resize(p.size()), nv.resize(p.size()), np.resize(p.size());
-    for (size_t i = 0; i < p.size(); ++i) {
-      const double g = grad[i];
-      nm[i] = float(b1 * m[i] + (1.0 - b1) * g);
-      nv[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
-      const double denom = std::sqrt(double(nv[i])) / bc2_sqrt + double(hp.eps);
-      np[i] = float(double(p[i]) - step_size * double(nm[i]) / denom);
-      if (!std::isfinite(np[i]) || !std::isfinite(nm[i]) || !std::isfinite(nv[i])) return false;
-    }
-    m.swap(nm), v.swap(nv), p.swap(np);
-    step = t;
-    return true;
-  }
+  bool adam(const anbn_adam_hparams &hp) { return anbn_plugin::adam_step(p, m, v, grad, step, hp, nm, nv, np); }
 };
 
 Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }

@@ -419,6 +419,4 @@ const anbn_backend_iface kTorchCuda = {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const anbn_backend_iface *anbn_backend_entry(uint32_t index) {
-  return index == 0 ? &kTorchCpu : index == 1 ? &kTorchCuda : nullptr;
-}
+ANBN_PLUGIN_ENTRY(&kTorchCpu, &kTorchCuda)
