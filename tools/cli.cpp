@@ -108,7 +108,8 @@ ProgressBar::ProgressBar() : tty(isatty(2) && !std::getenv("CI")), start(std::ch
 void ProgressBar::update(const std::string &what, double fraction, const std::string &detail) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char eta[48] = "";
-  if (fraction > 0.0 && fraction < 1.0) std::snprintf(eta, sizeof eta, "  ETA %.1f s", elapsed / fraction - elapsed);
+  if (fraction >= 0.02 && fraction < 1.0)  // an estimate from the first sequences alone would be startup cost
+    std::snprintf(eta, sizeof eta, "  ETA %.1f s", elapsed / fraction - elapsed);
   if (tty) {
     std::fprintf(stderr, "\r\033[K%s  %s%s", what.c_str(), detail.c_str(), eta);
     std::fflush(stderr);
