@@ -37,24 +37,6 @@ struct TrainCtx {
   int epoch_index = 0, epochs = 1;  // for "epoch k/N" and the ETA
 };
 
-// Ctrl-C: the first SIGINT asks training to stop (the progress callback
-// cancels the epoch, which rolls the model back to the last finished one);
-// SA_RESETHAND makes a second one end the program at once.
-volatile sig_atomic_t g_interrupted = 0;
-void on_sigint(int) { g_interrupted = 1; }
-
-struct SigintScope {
-  struct sigaction old {};
-  SigintScope() {
-    struct sigaction sa {};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old);
-  }
-  ~SigintScope() { sigaction(SIGINT, &old, nullptr); }
-};
-
 int on_progress(void *user, const anbn_progress *p) {
   auto *t = static_cast<TrainCtx *>(user);
   if (g_interrupted) return 1;
@@ -570,6 +552,7 @@ int cmd_experiment(int argc, char **argv) {
   const std::string out = a.str("--out"), backend = a.str("--backend");
   if (mkdir(out.c_str(), 0755) != 0 && errno != EEXIST) throw Failure{"cannot create " + out + ": " + std::strerror(errno), 1};
   const uint64_t seed = a.seed("--seed");
+  SigintScope sigint;  // Ctrl-C: stop after rolling back to the last finished epoch, exit 130
   const auto t0 = std::chrono::steady_clock::now();
   Corpora c;
   const anbn_language lang = language_arg(a);

@@ -18,6 +18,20 @@ void check(anbn_status rc, const std::string &what) {
 
 std::string g_usage_line;
 
+volatile sig_atomic_t g_interrupted = 0;
+static void on_sigint(int) { g_interrupted = 1; }
+
+SigintScope::SigintScope() {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+}
+SigintScope::~SigintScope() { sigaction(SIGINT, &old, nullptr); }
+
+int cancel_on_sigint(void *, const anbn_progress *) { return g_interrupted ? 1 : 0; }
+
 Args::Args(std::string command, std::string synopsis, std::vector<Option> options)
     : command_(std::move(command)), synopsis_(std::move(synopsis)), options_(std::move(options)) {
   options_.push_back({"--help", "", "show this help and exit (also -h)", ""});

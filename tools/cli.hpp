@@ -3,6 +3,8 @@
 #pragma once
 #include <anbn/anbn.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -52,6 +54,18 @@ class Args {
   std::vector<Option> options_;
   std::map<std::string, std::string> values_;
 };
+
+// Ctrl-C: the first SIGINT sets g_interrupted, which the progress callbacks
+// turn into a cancel (the model rolls back to its last finished epoch);
+// SA_RESETHAND makes a second one end the program at once.
+extern volatile sig_atomic_t g_interrupted;
+struct SigintScope {
+  struct sigaction old {};
+  SigintScope();
+  ~SigintScope();
+};
+// A progress callback that only cancels on Ctrl-C.
+int cancel_on_sigint(void *user, const anbn_progress *p);
 
 // The synopsis of the command being run, printed once after a usage error.
 extern std::string g_usage_line;

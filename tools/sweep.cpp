@@ -41,6 +41,8 @@ std::vector<uint64_t> parse_seeds(const std::string &spec) {
   return out;
 }
 
+struct Interrupted {};  // Ctrl-C: the run in progress is dropped, finished ones are kept
+
 struct SweepConfig {
   anbn_config model;
   std::string backend;
@@ -99,7 +101,9 @@ json run_one(const SweepConfig &c, uint64_t seed) {
     ++epochs_run;
     anbn_epoch_stats st{};
     st.struct_size = sizeof st;
-    check(anbn_train_epoch(m.m, corpus.train, nullptr, nullptr, &st), "training");
+    const anbn_status rc = anbn_train_epoch(m.m, corpus.train, cancel_on_sigint, nullptr, &st);
+    if (rc == ANBN_ERR_CANCELLED && g_interrupted) throw Interrupted{};
+    check(rc, "training");
     seconds += st.seconds;
     const auto score = valid_score(m.m, g.valid);
     if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
@@ -272,9 +276,12 @@ int cmd_sweep(int argc, char **argv) {
   const auto t0 = std::chrono::steady_clock::now();
   auto worker = [&] {
     for (size_t i; (i = next++) < todo.size();) {
+      if (g_interrupted) break;
       json r;
       try {
         r = run_one(c, todo[i]);
+      } catch (const Interrupted &) {
+        break;
       } catch (const Failure &f) {
         std::lock_guard<std::mutex> lock(mu);
         if (first_error.empty()) first_error = "seed " + std::to_string(todo[i]) + ": " + f.message;
@@ -295,10 +302,17 @@ int cmd_sweep(int argc, char **argv) {
       bar.update("sweep", runs.size() - done.size(), todo.size(), 0.0);
     }
   };
+  SigintScope sigint;
   std::vector<std::thread> pool;
   for (int j = 0; j < std::min<int>(jobs, int(todo.size())); ++j) pool.emplace_back(worker);
   for (auto &t : pool) t.join();
   bar.finish();
+  if (g_interrupted) {
+    std::fprintf(stderr, "interrupted: %zu of %zu runs finished%s\n", runs.size(), seeds.size(),
+                 results.empty() ? " (give --results FILE to keep finished runs across reruns)"
+                                 : (" and are in " + results + "; run the same command again to resume").c_str());
+    throw Failure{"interrupted", 130};
+  }
   if (!first_error.empty()) throw Failure{first_error, 1};
   std::sort(runs.begin(), runs.end(), [](const json &x, const json &y) { return x["seed"] < y["seed"]; });
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -119,3 +119,24 @@ def test_ctrl_c_saves_the_last_finished_epoch(tmp_path):
 def test_second_ctrl_c_exits_at_once(tmp_path):
     rc, err, path, seconds = train_until_interrupted(tmp_path, 2)
     assert rc in (130, -signal.SIGINT) and seconds < 5, err
+
+
+def test_ctrl_c_in_sweep_keeps_finished_runs(tmp_path):
+    results = tmp_path / "runs.jsonl"
+    args = [CLI, "sweep", "--cell", "lstm", "--hidden", "8", "--seeds", "0-199", "--epochs", "20", "--max-n", "30",
+            "--jobs", "2", "--results", str(results)]
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (results.exists() and results.read_text().count("\n") >= 2):
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "interrupted" in err, err
+    lines = results.read_text().splitlines()
+    assert 2 <= len(lines) < 200
+    for line in lines:  # every line a whole run: nothing half-written
+        assert json.loads(line)["run"]["seed"] in range(200)
+    r = subprocess.run(args[:7] + ["0-1"] + args[8:] + ["--json"], capture_output=True, text=True)  # resumes
+    assert r.returncode == 0, r.stderr
+    done = {json.loads(line)["run"]["seed"] for line in lines}
+    assert json.loads(r.stdout)["resumed"] == len(done & {0, 1})
