@@ -68,7 +68,6 @@ bool same_shape(const Shape &a, const Shape &b) {
 void check_capacity_args(const anbn_model *m, int32_t max_n, const anbn_capacity_result *result, const void *rows,
                          size_t rows_count) {
   ANBN_CHECK_ARG(m && result, "model or result is NULL");
-  caller_size(result, "result", true);
   ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
   ANBN_CHECK_ARG(!rows || rows_count >= size_t(max_n), "rows holds %zu, need max_n = %d", rows_count, max_n);
 }
@@ -83,7 +82,6 @@ extern "C" {
 anbn_status anbn_evaluate(anbn_model *m, const anbn_corpus *corpus, anbn_eval_stats *stats) {
   return guard([&] {
     ANBN_CHECK_ARG(m && corpus && stats, "model, corpus or stats is NULL");
-    caller_size(stats, "stats", true);
     ModelLock lock(m);
     ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
                    corpus->alphabet, m->alphabet);

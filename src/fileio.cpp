@@ -106,10 +106,10 @@ void write_file_atomic(const std::string &path_in, const void *data, size_t size
     }
     ::close(f.fd);
     f.fd = -1;
-  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT) {
-    raise(ANBN_ERR_IO, "cannot write '%s': %s", path.c_str(), std::strerror(errno));
   } else if (errno == ENOENT) {
     raise(ANBN_ERR_IO, "cannot write '%s': directory '%s' does not exist", path.c_str(), dir.c_str());
+  } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {  // those: no O_TMPFILE on this filesystem
+    raise(ANBN_ERR_IO, "cannot write '%s': %s", path.c_str(), std::strerror(errno));
   }
   // No O_TMPFILE here: a named temporary file, removed on every failure path.
   std::string tmp = temp_name(dir);

@@ -156,7 +156,7 @@ void model_build(anbn_model *m, const anbn_config &cfg) {
     const std::string pick = auto_backend(m->shape, cfg.batch_size, &m->backend_reason);
     try {
       m->be = registry_resolve(pick.c_str(), &m->backend);
-    } catch (const Error &e) {  // onednn would be faster but cannot be used here
+    } catch (const Error &) {  // onednn would be faster but cannot be used here
       m->be = registry_resolve("ref", &m->backend);
       m->backend_reason += "; onednn is unavailable, so ref";
     }
@@ -272,7 +272,6 @@ void anbn_destroy(anbn_model *m) { destroy_handle(m); }
 anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
   return guard([&] {
     ANBN_CHECK_ARG(m && info, "model or info is NULL");
-    caller_size(info, "info", true);
     ModelLock lock(m);
     anbn_model_info i{};
     i.struct_size = sizeof i;
@@ -294,7 +293,6 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
 anbn_status anbn_model_get_config(const anbn_model *m, anbn_config *config) {
   return guard([&] {
     ANBN_CHECK_ARG(m && config, "model or config is NULL");
-    caller_size(config, "config", true);
     ModelLock lock(m);  // set_training writes cfg: same handle rule as every other call
     write_out(config, m->cfg, "config");
     return ANBN_OK;

@@ -194,12 +194,10 @@ std::vector<Entry> &current() {
   return *g_current;
 }
 
-const Entry *find(const std::vector<Entry> &list, const std::string &name) {
-  if (name == "auto") {  // without a shape: what auto picks for the seed's (ref; see auto_backend)
-    for (const char *pref : {"ref"})
-      for (const Entry &e : list)
-        if (e.name == pref && e.iface) return &e;
-  }
+// "auto" without a shape (a listing) is what auto picks at the seed's: ref
+// (the rule itself, which needs the model's shape, is auto_backend in model.cpp).
+const Entry *find(const std::vector<Entry> &list, const std::string &asked) {
+  const std::string name = asked == "auto" ? "ref" : asked;
   for (const Entry &e : list)
     if (e.name == name && e.iface) return &e;  // a usable one wins over a broken duplicate
   for (const Entry &e : list)
@@ -240,12 +238,10 @@ const Entry *targeted(const std::string &name) {
 
 const anbn_backend_iface *registry_resolve(const char *name, std::string *resolved) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  const std::string want = name;
-  for (const std::string &n : want == "auto" ? std::vector<std::string>{"ref"} : std::vector<std::string>{want})
-    if (const Entry *t = targeted(n)) {
-      *resolved = t->name;
-      return t->iface;
-    }
+  if (const Entry *t = targeted(std::strcmp(name, "auto") ? name : "ref")) {
+    *resolved = t->name;
+    return t->iface;
+  }
   const Entry *e = find(current(), name);  // not where its name points: scan everything, for the reason
   if (!e) {
     std::string known;

@@ -41,7 +41,6 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
     ModelLock lock(m);
     ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
                    corpus->alphabet, m->alphabet);
-    if (stats) caller_size(stats, "stats", true);  // before any work is done
     const auto t0 = std::chrono::steady_clock::now();
     const Snapshot snap = take_snapshot(m);
     try {

@@ -65,6 +65,27 @@ static inline float *test_params(anbn_model *m, size_t *n_out) {
   return p;
 }
 
+/* A whole file read into a malloc'd, NUL-terminated buffer (caller frees), and written. */
+static inline char *test_read_file(const char *path, size_t *size) {
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  *size = (size_t)ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  char *buf = malloc(*size + 1);
+  assert_int_equal(fread(buf, 1, *size, fp), *size);
+  buf[*size] = 0;
+  fclose(fp);
+  return buf;
+}
+
+static inline void test_write_file(const char *path, const void *data, size_t size) {
+  FILE *fp = fopen(path, "wb");
+  assert_non_null(fp);
+  assert_int_equal(fwrite(data, 1, size, fp), size);
+  fclose(fp);
+}
+
 static inline double max_abs_diff(const float *a, const float *b, size_t n) {
   double w = 0;
   for (size_t i = 0; i < n; ++i) {

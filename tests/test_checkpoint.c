@@ -36,25 +36,6 @@ static int teardown(void **state) {
   return 0;
 }
 
-static char *read_all(const char *path, size_t *size) {
-  FILE *fp = fopen(path, "rb");
-  assert_non_null(fp);
-  fseek(fp, 0, SEEK_END);
-  *size = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *buf = malloc(*size + 1);
-  assert_int_equal(fread(buf, 1, *size, fp), *size);
-  fclose(fp);
-  return buf;
-}
-
-static void write_all(const char *path, const void *data, size_t size) {
-  FILE *fp = fopen(path, "wb");
-  assert_non_null(fp);
-  assert_int_equal(fwrite(data, 1, size, fp), size);
-  fclose(fp);
-}
-
 /* A safetensors file with the given header text and `data` zero bytes. */
 static void write_st(const char *path, const char *header, size_t data) {
   const uint64_t n = strlen(header);
@@ -62,7 +43,7 @@ static void write_st(const char *path, const char *header, size_t data) {
   unsigned char *buf = calloc(1, size);
   for (int i = 0; i < 8; ++i) buf[i] = (unsigned char)(n >> (8 * i));
   memcpy(buf + 8, header, n);
-  write_all(path, buf, size);
+  test_write_file(path, buf, size);
   free(buf);
 }
 
@@ -139,11 +120,11 @@ static void test_every_truncation(void **state) {
   anbn_model *m = test_model(ANBN_CELL_LSTM, 2, 1, 1), *out = NULL;
   assert_anbn_ok(anbn_save(m, f->path));
   size_t size;
-  char *good = read_all(f->path, &size);
+  char *good = test_read_file(f->path, &size);
   char bad[160];
   snprintf(bad, sizeof bad, "%s/bad.safetensors", f->dir);
   for (size_t cut = 0; cut < size; ++cut) {
-    write_all(bad, good, cut);
+    test_write_file(bad, good, cut);
     anbn_status rc = anbn_load(bad, NULL, &out);
     if (rc != ANBN_ERR_FORMAT) fail_msg("truncated to %zu of %zu bytes: %s", cut, size, anbn_status_string(rc));
     assert_null(out);
@@ -152,7 +133,7 @@ static void test_every_truncation(void **state) {
   char *longer = malloc(size + 1);
   memcpy(longer, good, size);
   longer[size] = 0;
-  write_all(bad, longer, size + 1);
+  test_write_file(bad, longer, size + 1);
   assert_anbn_status(anbn_load(bad, NULL, &out), ANBN_ERR_FORMAT);
   free(longer);
   free(good);
@@ -161,7 +142,7 @@ static void test_every_truncation(void **state) {
 
 static void corrupt_header(fixture *f, const char *from, const char *to) {
   size_t size;
-  char *buf = read_all(f->path, &size);
+  char *buf = test_read_file(f->path, &size);
   buf[size] = 0;
   char *at = strstr(buf + 8, from);
   assert_non_null(at);
@@ -169,7 +150,7 @@ static void corrupt_header(fixture *f, const char *from, const char *to) {
   memcpy(at, to, strlen(to));
   char bad[160];
   snprintf(bad, sizeof bad, "%s/bad.safetensors", f->dir);
-  write_all(bad, buf, size);
+  test_write_file(bad, buf, size);
   anbn_model *out = NULL;
   assert_anbn_status(anbn_load(bad, NULL, &out), ANBN_ERR_FORMAT);
   print_message("  %s -> %s: %s\n", from, to, anbn_last_error());
@@ -191,7 +172,7 @@ static void test_hostile_files(void **state) {
   snprintf(bad, sizeof bad, "%s/bad.safetensors", f->dir);
   /* a header size far beyond the file: no allocation of that size */
   unsigned char huge[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, '{', '}'};
-  write_all(bad, huge, sizeof huge);
+  test_write_file(bad, huge, sizeof huge);
   assert_anbn_status(anbn_load(bad, NULL, &out), ANBN_ERR_FORMAT);
   write_st(bad, "not json at all", 0);
   assert_anbn_status(anbn_load(bad, NULL, &out), ANBN_ERR_FORMAT);
@@ -220,10 +201,10 @@ static void test_hostile_files(void **state) {
   assert_anbn_status(anbn_load(bad, NULL, &out), ANBN_ERR_FORMAT);
   /* a NaN in the weights */
   size_t size;
-  char *buf = read_all(f->path, &size);
+  char *buf = test_read_file(f->path, &size);
   const float nan = NAN;
   memcpy(buf + size - 4 * 1, &nan, 4); /* last float: an optimizer moment */
-  write_all(bad, buf, size);
+  test_write_file(bad, buf, size);
   assert_anbn_status(anbn_load(bad, NULL, &out), ANBN_ERR_FORMAT);
   free(buf);
   assert_null(out);

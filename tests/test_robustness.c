@@ -35,26 +35,6 @@ static const char *in_dir(const char *name) {
   return path[k];
 }
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  *n = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc(*n + 1);
-  if (fread(b, 1, *n, f) != *n) *n = 0;
-  fclose(f);
-  b[*n] = 0;
-  return b;
-}
-
-static void spit(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, n, f), n);
-  fclose(f);
-}
-
 static int entries(const char *dir) {
   DIR *d = opendir(dir);
   int n = 0;
@@ -66,7 +46,7 @@ static int entries(const char *dir) {
 /* Rewrites a checkpoint's JSON header by replacing `from` with `to`. */
 static void edit_header(const char *src, const char *dst, const char *from, const char *to) {
   size_t n;
-  char *b = slurp(src, &n);
+  char *b = test_read_file(src, &n);
   assert_non_null(b);
   uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h |= (uint64_t)(unsigned char)b[i] << (8 * i);
@@ -80,7 +60,7 @@ static void edit_header(const char *src, const char *dst, const char *from, cons
   memcpy(out + 8 + (at - hdr) + strlen(to), at + strlen(from), h - (size_t)(at - hdr) - strlen(from));
   for (int i = 0; i < 8; ++i) out[i] = (char)((nh >> (8 * i)) & 0xff);
   memcpy(out + 8 + nh, b + 8 + h, n - 8 - h);
-  spit(dst, out, 8 + nh + n - 8 - h);
+  test_write_file(dst, out, 8 + nh + n - 8 - h);
   free(b), free(hdr), free(out);
 }
 
@@ -192,13 +172,13 @@ static void test_broken_plugin_files(void **state) {
   (void)state;
   char *saved = getenv("ANBN_BACKEND_PATH") ? strdup(getenv("ANBN_BACKEND_PATH")) : NULL;
   size_t n;
-  char *exe = slurp("/proc/self/exe", &n); /* a real ELF shared object (PIE), cut short */
+  char *exe = test_read_file("/proc/self/exe", &n); /* a real ELF shared object (PIE), cut short */
   assert_non_null(exe);
-  spit(in_dir("libanbn-trunc.so"), exe, 4096);
+  test_write_file(in_dir("libanbn-trunc.so"), exe, 4096);
   char junk[200];
   memset(junk, '#', sizeof junk);
-  spit(in_dir("libanbn-junk.so"), junk, sizeof junk);
-  spit(in_dir("libanbn-empty.so"), "", 0);
+  test_write_file(in_dir("libanbn-junk.so"), junk, sizeof junk);
+  test_write_file(in_dir("libanbn-empty.so"), "", 0);
   free(exe);
   setenv("ANBN_BACKEND_PATH", g_dir, 1);
   assert_anbn_ok(anbn_backend_rescan());
@@ -266,7 +246,7 @@ static void test_fifo_and_devices_refused(void **state) {
 /* 11. A NUL byte no longer ends a corpus line silently. */
 static void test_corpus_nul_byte(void **state) {
   (void)state;
-  spit(in_dir("nul.txt"), "3 0 1 2\n3 0 0\0 1 1 2\n", 22);
+  test_write_file(in_dir("nul.txt"), "3 0 1 2\n3 0 0\0 1 1 2\n", 22);
   anbn_corpus *c = NULL;
   assert_anbn_status(anbn_corpus_load(in_dir("nul.txt"), 2, &c), ANBN_ERR_FORMAT);
   assert_non_null(strstr(anbn_last_error(), ":2:"));
@@ -360,7 +340,7 @@ static void test_save_into_full_filesystem(void **state) {
   anbn_model *m = test_model(ANBN_CELL_LSTM, 8, 2, 1);
   assert_anbn_ok(anbn_save(m, in_dir("keep.safetensors")));
   size_t n0, n1;
-  char *old = slurp(in_dir("keep.safetensors"), &n0);
+  char *old = test_read_file(in_dir("keep.safetensors"), &n0);
   anbn_corpus *t, *v;
   assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
   assert_anbn_ok(anbn_train_epoch(m, t, NULL, NULL, NULL));
@@ -376,7 +356,7 @@ static void test_save_into_full_filesystem(void **state) {
   setrlimit(RLIMIT_FSIZE, &saved);
   assert_anbn_status(rc, ANBN_ERR_IO);
   print_message("full disk: %s\n", anbn_last_error());
-  char *now = slurp(in_dir("keep.safetensors"), &n1);
+  char *now = test_read_file(in_dir("keep.safetensors"), &n1);
   assert_int_equal(n0, n1);
   assert_memory_equal(old, now, n0);
   assert_int_equal(entries(g_dir), files);
@@ -399,13 +379,13 @@ static void test_save_into_read_only_directory(void **state) {
   }
   assert_anbn_ok(anbn_save(m, keep));
   size_t n0, n1;
-  char *old = slurp(keep, &n0);
+  char *old = test_read_file(keep, &n0);
   if (mounted) assert_int_equal(mount(NULL, ro, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
   else assert_int_equal(chmod(ro, 0555), 0);
   assert_anbn_ok(anbn_param_set(m, "fc.bias", (const float[]){1, 2, 3}, 3));
   assert_anbn_status(anbn_save(m, keep), ANBN_ERR_IO);
   print_message("read-only directory: %s\n", anbn_last_error());
-  char *now = slurp(keep, &n1);
+  char *now = test_read_file(keep, &n1);
   assert_int_equal(n0, n1);
   assert_memory_equal(old, now, n0);
   assert_int_equal(entries(ro), 1);
