@@ -10,6 +10,7 @@
 #include <string>
 
 #include "error.hpp"
+#include "../backends/common/cell.hpp"
 #include "fileio.hpp"
 #include "versioned.hpp"
 
@@ -21,8 +22,7 @@ bool language_valid(const anbn_language &lang) {
 }
 
 bool cell_valid(const anbn_cell &cell) {
-  const int32_t v = enum_value(cell);
-  return v == ANBN_CELL_RNN_TANH || v == ANBN_CELL_LSTM || v == ANBN_CELL_GRU;
+  return anbn_cells::find(enum_value(cell)) != nullptr;
 }
 
 int32_t alphabet_of(const anbn_language &lang) {

@@ -46,7 +46,8 @@ json diagnose_gated(anbn_model *m, int n) {
   std::vector<double> count(T);
   for (size_t t = 0; t < T; ++t) count[t] = t <= size_t(n) ? double(t) : double(2 * n) - double(t);
   std::vector<float> h(T * L * H), c(T * L * H), g(T * L * GH);
-  const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+  const anbn_cells::Def &def = m->shape.def();
+  const bool lstm = def.cell_state;
   const anbn_forward_out out{nullptr, h.data(), lstm ? c.data() : nullptr, g.data()};
   ANBN_BE(m, forward, seq.data(), 1, int32_t(T), nullptr, nullptr, &out);
   const std::vector<float> &state = lstm ? c : h;  // the LSTM counts in its cell, the GRU in h
@@ -62,22 +63,27 @@ json diagnose_gated(anbn_model *m, int n) {
   auto at = [&](const std::vector<float> &v, size_t t, size_t stride, size_t k) { return double(v[(t * L + best_l) * stride + k]); };
   std::vector<double> d0, d1;
   for (size_t t = 1; t < T; ++t) (t <= size_t(n) ? d0 : d1).push_back(at(state, t, H, best_j) - at(state, t - 1, H, best_j));
-  // gate rows: LSTM i, f, g, o; GRU r, z, n.  The gate that keeps the count:
-  // the LSTM's forget gate f (and input i); the GRU's update gate z.
-  const size_t keep = H + best_j, write = best_j;
+  // The gate that keeps the count: the LSTM's forget gate f (and input i,
+  // row 0); the GRU's update gate z.  Rows as the cell's definition has them.
+  const size_t keep = size_t(lstm ? def.forget : 1) * H + best_j, write = best_j;
   auto min_over = [&](size_t row, size_t from, size_t to) {
     double v = INFINITY;
     for (size_t t = from; t <= to; ++t) v = std::min(v, at(g, t, GH, row));
     return v;
   };
-  json d{{"cell", lstm ? "lstm" : "gru"},
+  json d{{"cell", def.name},
          {"n", n},
          {"unit", {{"layer", best_l}, {"index", best_j}, {"state", lstm ? "cell" : "hidden"}, {"correlation", best_r}}},
          {"delta_zeros", stats(d0)},
          {"delta_ones", stats(d1)}};
-  const char *keep_name = lstm ? "forget" : "update_z";
-  d["min_" + std::string(keep_name)] = {{"zeros", min_over(keep, 1, size_t(n))}, {"ones", min_over(keep, size_t(n) + 1, T - 1)}};
-  if (lstm) d["min_input"] = {{"zeros", min_over(write, 1, size_t(n))}, {"ones", min_over(write, size_t(n) + 1, T - 1)}};
+  // Each gate judged: its smallest value in the 0s and in the 1s, its name and
+  // its row in the (G*H) gate vector (what a plot draws).
+  auto judge = [&](const char *key, const char *gate, size_t row) {
+    d[key] = {{"zeros", min_over(row, 1, size_t(n))}, {"ones", min_over(row, size_t(n) + 1, T - 1)}, {"gate", gate}};
+    d["gate_rows"][key] = row;
+  };
+  judge(lstm ? "min_forget" : "min_update_z", lstm ? "forget f" : "update z", keep);
+  if (lstm) judge("min_input", "input i", write);
   return d;
 }
 

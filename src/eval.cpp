@@ -162,7 +162,7 @@ anbn_status anbn_step(anbn_model *m, anbn_state *s, int32_t token, float *log_pr
     ANBN_CHECK_ARG(same_shape(s->shape, m->shape), "the state was made for a model of another shape");
     check_tokens(m, &token, 1);
     std::vector<float> lp(size_t(m->shape.output)), h(s->h.size()), c(s->c.size());
-    const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+    const bool lstm = m->shape.def().cell_state;  // has c
     anbn_forward_out out{lp.data(), h.data(), lstm ? c.data() : nullptr, nullptr};
     forward(m, &token, 1, 1, s->h.data(), lstm ? s->c.data() : nullptr, out);
     s->h.swap(h);
@@ -192,9 +192,9 @@ anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const a
                  need_g = len * LH * size_t(m->shape.gates());
     ANBN_CHECK_ARG(!b->log_probs || b->log_probs_count >= need_lp, "log_probs holds %zu floats, need %zu", b->log_probs_count, need_lp);
     ANBN_CHECK_ARG(!b->hidden || b->hidden_count >= need_h, "hidden holds %zu floats, need %zu", b->hidden_count, need_h);
-    ANBN_CHECK_ARG(!b->cell || m->shape.cell == ANBN_CELL_LSTM, "a %s has no cell state", anbn_cell_name(m->shape.cell));
+    ANBN_CHECK_ARG(!b->cell || m->shape.def().cell_state, "a %s has no cell state", anbn_cell_name(m->shape.cell));
     ANBN_CHECK_ARG(!b->cell || b->cell_count >= need_h, "cell holds %zu floats, need %zu", b->cell_count, need_h);
-    ANBN_CHECK_ARG(!b->gates || m->shape.cell != ANBN_CELL_RNN_TANH, "a rnn_tanh has no gates");
+    ANBN_CHECK_ARG(!b->gates || m->shape.gates() > 1, "a rnn_tanh has no gates");
     ANBN_CHECK_ARG(!b->gates || b->gates_count >= need_g, "gates holds %zu floats, need %zu", b->gates_count, need_g);
     anbn_forward_out out{b->log_probs, b->hidden, b->cell, b->gates};
     forward(m, tokens, 1, int32_t(len), nullptr, nullptr, out);
@@ -208,7 +208,7 @@ anbn_status anbn_capacity_v2(anbn_model *m, int32_t max_n, anbn_capacity_result 
     check_capacity_args(m, max_n, result, rows, rows_count);
     ModelLock lock(m);
     const int O = m->shape.output;
-    const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+    const bool lstm = m->shape.def().cell_state;  // has c
     anbn_capacity_result r{};
     r.struct_size = sizeof r;
     r.max_n = max_n;
@@ -337,7 +337,7 @@ anbn_status anbn_generate(anbn_model *m, const anbn_generate_config *config, anb
     ModelLock lock(m);
     const int O = m->shape.output;
     const int32_t k = m->alphabet;
-    const bool lstm = m->shape.cell == ANBN_CELL_LSTM;
+    const bool lstm = m->shape.def().cell_state;  // has c
     Rng rng(cfg->seed);
     auto c = std::make_unique<anbn_corpus>();
     c->alphabet = k;

@@ -14,9 +14,7 @@ namespace anbn {
 
 // The recurrent module's name, as the seed's classes call it: SimpleRNN's
 // self.rnn, SimpleLSTM's self.lstm (and a GRU's self.gru).
-std::string module_name(anbn_cell cell) {
-  return cell == ANBN_CELL_LSTM ? "lstm" : cell == ANBN_CELL_GRU ? "gru" : "rnn";
-}
+std::string module_name(anbn_cell cell) { return anbn_cells::find(cell)->module; }
 
 // A recurrent tensor's name as 0.2 spelled it for every cell ("rnn.*"), or "".
 std::string legacy_name(const std::string &name, anbn_cell cell) {
@@ -42,6 +40,7 @@ std::vector<ParamSpec> param_layout(const Shape &s) {
     add(mod + "weight_hh_l" + L, G * H, H);
     add(mod + "bias_ih_l" + L, G * H, 0);
     add(mod + "bias_hh_l" + L, G * H, 0);
+    if (const int P = s.def().peephole) add(mod + "weight_peephole_l" + L, P, H);
   }
   add("fc.weight", s.output, H);
   add("fc.bias", s.output, 0);
@@ -209,24 +208,23 @@ using namespace anbn;
 extern "C" {
 
 const char *anbn_cell_name(anbn_cell c) {
-  if (!cell_valid(c)) return nullptr;
-  switch (c) {
-    case ANBN_CELL_RNN_TANH: return "rnn_tanh";
-    case ANBN_CELL_LSTM: return "lstm";
-    case ANBN_CELL_GRU: return "gru";
-    default: break;
-  }
-  return nullptr;
+  const anbn_cells::Def *d = cell_valid(c) ? anbn_cells::find(c) : nullptr;
+  return d ? d->name : nullptr;
+}
+
+const char *anbn_cell_gate_rows(anbn_cell c) {
+  const anbn_cells::Def *d = cell_valid(c) ? anbn_cells::find(c) : nullptr;
+  return d ? d->rows : nullptr;
 }
 
 anbn_status anbn_cell_from_name(const char *name, anbn_cell *out) {
   return guard([&] {
     ANBN_CHECK_ARG(name && out, "name or out is NULL");
-    if (!std::strcmp(name, "rnn") || !std::strcmp(name, "rnn_tanh") || !std::strcmp(name, "tanh")) *out = ANBN_CELL_RNN_TANH;
-    else if (!std::strcmp(name, "lstm")) *out = ANBN_CELL_LSTM;
-    else if (!std::strcmp(name, "gru")) *out = ANBN_CELL_GRU;
-    else raise(ANBN_ERR_INVALID_ARGUMENT, "unknown cell '%s' (rnn, lstm, gru)", name);
-    return ANBN_OK;
+    if (!std::strcmp(name, "rnn") || !std::strcmp(name, "tanh")) name = "rnn_tanh";
+    for (const anbn_cells::Def &d : anbn_cells::kCells)
+      if (!std::strcmp(name, d.name)) return *out = anbn_cell(d.id), ANBN_OK;
+    raise(ANBN_ERR_INVALID_ARGUMENT, "unknown cell '%s' (rnn, lstm, gru, peephole)", name);
+    return ANBN_ERR_INVALID_ARGUMENT;
   });
 }
 
@@ -285,6 +283,7 @@ anbn_status anbn_model_get_info(const anbn_model *m, anbn_model_info *info) {
     i.adam_step = m->adam_step;  // no copy of the Adam moments to read a count
     i.backend = m->backend.c_str();
     i.backend_reason = m->backend_reason.c_str();
+    i.has_cell_state = m->shape.def().cell_state ? 1 : 0;
     write_out(info, i, "info");
     return ANBN_OK;
   });

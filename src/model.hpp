@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
+#include "../backends/common/cell.hpp"
 #include "corpus.hpp"
 #include "error.hpp"
 #include "rng.hpp"
@@ -70,7 +71,8 @@ struct ParamSpec {
 struct Shape {
   anbn_cell cell;
   int32_t layers, hidden, embed, vocab, output;
-  int32_t gates() const { return cell == ANBN_CELL_LSTM ? 4 : cell == ANBN_CELL_GRU ? 3 : 1; }
+  const anbn_cells::Def &def() const { return *anbn_cells::find(cell); }  // cell is checked before a Shape exists
+  int32_t gates() const { return def().gates; }
 };
 
 std::string module_name(anbn_cell cell);

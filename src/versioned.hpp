@@ -23,7 +23,7 @@ template <> struct FirstSize<anbn_backend_info_v2> { static constexpr size_t val
 template <class T> struct Size02 { static constexpr size_t value = sizeof(T); };
 template <> struct Size02<anbn_backend_info_v2> { static constexpr size_t value = 0; };  // new in 0.3
 template <> struct Size02<anbn_model_info> { static constexpr size_t value = offsetof(anbn_model_info, backend_reason); };
-static_assert(sizeof(anbn_config) == 88 && sizeof(anbn_model_info) == 88 && sizeof(anbn_epoch_stats) == 48 &&
+static_assert(sizeof(anbn_config) == 88 && sizeof(anbn_model_info) == 96 && sizeof(anbn_epoch_stats) == 48 &&
                   sizeof(anbn_eval_stats) == 64 && sizeof(anbn_probe_buffers) == 72 &&
                   sizeof(anbn_capacity_result) == 24 && sizeof(anbn_generate_config) == 40 &&
                   sizeof(anbn_corpus_config) == 80,

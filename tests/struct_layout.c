@@ -29,7 +29,7 @@ int main(void) {
   F(anbn_model_info, alphabet); F(anbn_model_info, vocab_size); F(anbn_model_info, output_size); F(anbn_model_info, hidden);
   F(anbn_model_info, embed); F(anbn_model_info, layers); F(anbn_model_info, gates); F(anbn_model_info, num_params);
   F(anbn_model_info, epoch); F(anbn_model_info, adam_step); F(anbn_model_info, backend);
-  F(anbn_model_info, backend_reason); END();
+  F(anbn_model_info, backend_reason); F(anbn_model_info, has_cell_state); END();
   BEGIN(anbn_progress); F(anbn_progress, epoch); F(anbn_progress, done); F(anbn_progress, total);
   F(anbn_progress, mean_loss); END();
   BEGIN(anbn_epoch_stats); F(anbn_epoch_stats, struct_size); F(anbn_epoch_stats, epoch); F(anbn_epoch_stats, mean_loss);

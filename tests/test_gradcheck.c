@@ -86,12 +86,14 @@ static void gradcheck(anbn_cell cell) {
 static void test_rnn(void **state) { (void)state; gradcheck(ANBN_CELL_RNN_TANH); }
 static void test_lstm(void **state) { (void)state; gradcheck(ANBN_CELL_LSTM); }
 static void test_gru(void **state) { (void)state; gradcheck(ANBN_CELL_GRU); }
+static void test_peephole(void **state) { (void)state; gradcheck(ANBN_CELL_PEEPHOLE); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rnn),
       cmocka_unit_test(test_lstm),
       cmocka_unit_test(test_gru),
+      cmocka_unit_test(test_peephole),
   };
   return cmocka_run_group_tests_name("gradcheck", tests, NULL, NULL);
 }

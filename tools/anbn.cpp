@@ -251,7 +251,7 @@ int cmd_backends(int argc, char **argv) {
 }
 
 std::vector<Option> train_options() {
-  std::vector<Option> o = {{"--cell", "rnn|lstm|gru", "recurrent cell", "rnn"},
+  std::vector<Option> o = {{"--cell", "rnn|lstm|gru|peephole", "recurrent cell", "rnn"},
           {"--backend", "B", "compute backend", "auto"},
           {"--hidden", "H", "hidden width", "2"},
           {"--layers", "L", "stacked layers", "1"},
@@ -290,7 +290,7 @@ void make_corpora(const Args &a, anbn_language lang, uint64_t seed, Corpora &c) 
 }
 
 int cmd_train(int argc, char **argv) {
-  Args a("train --cell rnn|lstm|gru [options]",
+  Args a("train --cell rnn|lstm|gru|peephole [options]",
          "Train a model on the seed corpus (or a corpus file), evaluating on the validation set after every epoch.",
          train_options());
   if (!a.parse(argc, argv)) return 0;
@@ -439,8 +439,8 @@ int cmd_probe(int argc, char **argv) {
   anbn_probe_buffers_init(&b);
   b.log_probs = lp.data(), b.log_probs_count = lp.size();
   b.hidden = h.data(), b.hidden_count = h.size();
-  if (info.cell == ANBN_CELL_LSTM) b.cell = c.data(), b.cell_count = c.size();
-  if (info.cell != ANBN_CELL_RNN_TANH) b.gates = g.data(), b.gates_count = g.size();
+  if (info.has_cell_state) b.cell = c.data(), b.cell_count = c.size();
+  if (info.gates > 1) b.gates = g.data(), b.gates_count = g.size();
   check(anbn_probe(m.m, seq.data(), T, &b), "probe");
   if (a.flag("--json")) {
     json j{{"tokens", seq},

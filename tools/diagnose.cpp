@@ -28,7 +28,7 @@ int cmd_diagnose(int argc, char **argv) {
     std::printf("%s\n", d.dump(2).c_str());
     return 0;
   }
-  if (info.cell == ANBN_CELL_RNN_TANH) {
+  if (d.contains("fixed_point")) {  // the tanh RNN's diagnosis
     std::printf("0-phase fixed point h* = %s (%s after %d iterations)\n", d["fixed_point"].dump().c_str(),
                 d["converged"].get<bool>() ? "converged" : "NOT converged", d["iterations"].get<int>());
     std::printf("Jacobian eigenvalues there: %s; spectral radius %.4f (%s)\n", d["eigenvalues"].dump().c_str(),

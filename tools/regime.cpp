@@ -2,10 +2,12 @@
 
 #include <cstdio>
 
+#include "../backends/common/cell.hpp"
+
 namespace cli {
 
 std::vector<Option> regime_options() {
-  return {{"--forget-bias", "B", "LSTM: start the forget gate's bias at B (bias_ih rows; bias_hh rows 0)", "off"},
+  return {{"--forget-bias", "B", "lstm, peephole: start the forget gate's bias at B (bias_ih rows; bias_hh rows 0)", "off"},
           {"--lr-schedule", "S", "constant, linear or cosine, from --lr to --lr-final over the epochs", "constant"},
           {"--lr-final", "X", "the learning rate a schedule ends at", "0"},
           {"--clip", "X", "clip the gradient's global norm to X before each Adam step", "0 (off)"},
@@ -26,7 +28,8 @@ std::pair<int, int> parse_range(const std::string &s) {
 Regime parse_regime(const Args &a, anbn_cell cell) {
   Regime r;
   if (a.has("--forget-bias")) {
-    if (cell != ANBN_CELL_LSTM) throw Failure{"--forget-bias is for --cell lstm", 2};
+    const anbn_cells::Def *d = anbn_cells::find(cell);
+    if (!d || d->forget < 0) throw Failure{"--forget-bias is for a cell with a forget gate (lstm, peephole)", 2};
     r.forget_bias = a.real("--forget-bias");
   }
   r.schedule = a.str("--lr-schedule");
@@ -48,12 +51,13 @@ double lr_at(const Regime &r, double lr, int epoch, int epochs) {
 
 void set_forget_bias(anbn_model *m, double b) {
   const anbn_model_info info = info_of(m);
+  const anbn_cells::Def &d = *anbn_cells::find(info.cell);  // parse_regime checked it has a forget gate
   for (int l = 0; l < info.layers; ++l)
     for (const char *which : {"ih", "hh"}) {
-      const std::string name = std::string("lstm.bias_") + which + "_l" + std::to_string(l);
-      std::vector<float> v(size_t(4 * info.hidden));
+      const std::string name = std::string(d.module) + ".bias_" + which + "_l" + std::to_string(l);
+      std::vector<float> v(size_t(d.gates) * size_t(info.hidden));
       check(anbn_param_get(m, name.c_str(), v.data(), v.size()), "parameters");
-      for (int j = 0; j < info.hidden; ++j) v[size_t(info.hidden + j)] = which[0] == 'i' ? float(b) : 0.f;  // rows i, f, g, o
+      for (int j = 0; j < info.hidden; ++j) v[size_t(d.forget * info.hidden + j)] = which[0] == 'i' ? float(b) : 0.f;
       check(anbn_param_set(m, name.c_str(), v.data(), v.size()), "parameters");
     }
 }

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
-#include "../plugin_util.hpp"
+#include "../common/plugin_util.hpp"
 
 namespace {
 
@@ -96,6 +96,7 @@ struct LayerScratch {
 
 struct Ctx {
   anbn_backend_desc d{};
+  const anbn_cells::Def *cell = nullptr;
   int G = 1, GB = 1, H = 0, O = 0, V = 0, E = 0, L = 0;  // GB: oneDNN bias rows (lbr_gru: 4)
   int perm[4] = {0, 1, 2, 3};                              // oneDNN gate -> PyTorch gate
   engine eng{engine::kind::cpu, 0};
@@ -116,11 +117,12 @@ struct Ctx {
 
   void init(const anbn_backend_desc &desc) {
     d = desc;
-    G = anbn_plugin::gates_of(d.cell);
+    cell = anbn_cells::find(d.cell);
+    G = cell->gates;
     GB = d.cell == ANBN_CELL_GRU ? 4 : G;
     if (d.cell == ANBN_CELL_GRU) perm[0] = 1, perm[1] = 0;  // oneDNN u, r, o = PyTorch z, r, n
     H = d.hidden, O = d.output, V = d.vocab, E = d.embed, L = d.layers;
-    const anbn_plugin::Layout lay(d, G);
+    const anbn_plugin::Layout lay(d, *cell);
     emb = lay.emb, fcw = lay.fcw, fcb = lay.fcb, total = lay.total, off = lay.layers;
     const size_t o = total;
     p.assign(o, 0.f), m.assign(o, 0.f), v.assign(o, 0.f), grad.assign(o, 0.f);
@@ -565,7 +567,7 @@ anbn_status check_n(const Ctx *c, size_t n, char *err, size_t len) {
 
 anbn_status od_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
   return wrap(err, len, [&] {
-    if (!d || !out || d->struct_size < sizeof(anbn_backend_desc)) {
+    if (!d || !out || d->struct_size < sizeof(anbn_backend_desc) || !anbn_cells::find(d->cell)) {
       set_err(err, len, "bad descriptor");
       return ANBN_ERR_INVALID_ARGUMENT;
     }

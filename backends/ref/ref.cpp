@@ -1,6 +1,7 @@
 // The reference backend: the oracle every other backend is measured against.
-// Plain C++, one sequence at a time, everything accumulated in double; the
-// parameters and Adam state are float32 as in PyTorch.  Numerics are
+// Plain C++, everything accumulated in double, the sequences of a batch in
+// lanes; the cells are backends/common/cell.hpp's; the parameters and Adam
+// state are float32 as in PyTorch.  Numerics are
 // DESIGN.md §2 exactly (PyTorch's RNN/LSTM/GRU, log-softmax, NLL / len, Adam).
 #include <cmath>
 #include <cstdio>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
-#include "../plugin_util.hpp"
+#include "../common/plugin_util.hpp"
 #include "ref_math.hpp"
 
 namespace {
@@ -17,25 +18,40 @@ namespace {
 using std::size_t;
 using Vec = std::vector<double>;
 
-using ref_math::sigmoid;
-
 using anbn_plugin::set_err;
 
 using Layer = anbn_plugin::Layout::Layer;  // offsets into the flat parameters
 
-// Activations of one sequence, kept for backpropagation through time.
+// The cell's math: ref's own exp/tanh (the same bits on every machine).
+struct RefMath {
+  static double sigmoid(double x) { return ref_math::sigmoid(x); }
+  static double tanh(double x) { return ref_math::tanh(x); }
+};
+
+// Built for AVX-512, AVX2 and the baseline; the loader picks one (ifunc).
+// No FMA in any of them (-ffp-contract=off): the same bits on each.
+// Not under TSan: its instrumented ifunc resolver runs before TSan starts.
+#if defined(__SANITIZE_THREAD__)
+#define ANBN_LANE_CLONES
+#else
+#define ANBN_LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+
+// What a training forward keeps for backward, per layer; every array is
+// (rows, B) per step, lane innermost.
 struct Cache {
   int T = 0;
-  std::vector<Vec> x;    // per layer (T, in): the layer's input
-  std::vector<Vec> h;    // per layer (T+1, H): h[0] is the initial state
-  std::vector<Vec> c;    // per layer (T+1, H): LSTM cell
-  std::vector<Vec> act;  // per layer (T, G*H): gate activations (rnn: h)
-  std::vector<Vec> aux;  // per layer (T, H): LSTM tanh(c) / GRU W_hn h' + b_hn
-  Vec logp;              // (T, O)
+  std::vector<Vec> x;    // layer 0 only: (T, E, B) the embedding rows (layer l > 0 reads h of l-1)
+  std::vector<Vec> h;    // (T+1, H, B): step 0 is the initial state
+  std::vector<Vec> c;    // (T+1, H, B): the LSTM's cell
+  std::vector<Vec> act;  // (T, G*H, B): gate activations
+  std::vector<Vec> aux;  // (T, H, B): LSTM tanh(c) / GRU W_hn h' + b_hn
+  Vec logp;              // (T, O, B)
 };
 
 struct Ctx {
   anbn_backend_desc d{};
+  const anbn_cells::Def *cell = nullptr;
   int G = 1, H = 0, O = 0, V = 0, E = 0, L = 0;
   std::vector<float> p, m, v;  // parameters and Adam moments, canonical order
   int64_t step = 0;
@@ -43,179 +59,111 @@ struct Ctx {
   std::vector<Layer> layers;
   Cache cache;
   std::vector<float> nm, nv, np;  // Adam's next values
-  Vec grad, ai, ah, dh_in, dh_below, dh_next, dc_next, dai, dah, dz;
+  Vec grad;
+  Vec proj, hs, cs, ail, ahl, actl, auxl, zl;                     // forward scratch
+  Vec dh_in, dh_below, dh_next, dc_next, dh, dhp, dai, dah, dz, nll;  // backward scratch
 
   bool init(const anbn_backend_desc &desc) {
     d = desc;
-    G = anbn_plugin::gates_of(d.cell);
+    cell = anbn_cells::find(d.cell);
+    G = cell->gates;
     H = d.hidden, O = d.output, V = d.vocab, E = d.embed, L = d.layers;
-    const anbn_plugin::Layout lay(d, G);
+    const anbn_plugin::Layout lay(d, *cell);
     emb = lay.emb, fcw = lay.fcw, fcb = lay.fcb, layers = lay.layers;
     p.assign(lay.total, 0.f), m.assign(lay.total, 0.f), v.assign(lay.total, 0.f);
     grad.assign(lay.total, 0.0);
-    cache.x.resize(L), cache.h.resize(L), cache.c.resize(L), cache.act.resize(L), cache.aux.resize(L);
+    cache.x.resize(1), cache.h.resize(L), cache.c.resize(L), cache.act.resize(L), cache.aux.resize(L);
     return true;
   }
 
-  // out[r] = b[r] + sum_k W[r,k] in[k];  W (rows, cols) float, in double.
-  void affine(size_t w, size_t b, int rows, int cols, const double *in, double *out) const {
-    for (int r = 0; r < rows; ++r) {
-      double s = p[b + r];
-      const float *wr = &p[w + size_t(r) * cols];
-      for (int k = 0; k < cols; ++k) s += double(wr[k]) * in[k];
-      out[r] = s;
-    }
-  }
-
-  // Forward one sequence x (T) from h0, c0 (layers, H); fills the cache.
-  void forward_seq(const int32_t *x, int T, const double *h0, const double *c0) {
-    Cache &C = cache;
-    C.T = T;
-    const int GH = G * H;
-    ai.resize(GH), ah.resize(GH);
-    for (int l = 0; l < L; ++l) {
-      const Layer &ly = layers[l];
-      Vec &X = C.x[l], &Hs = C.h[l], &Cs = C.c[l], &A = C.act[l], &X2 = C.aux[l];
-      X.resize(size_t(T) * ly.in), Hs.resize(size_t(T + 1) * H), Cs.resize(size_t(T + 1) * H);
-      A.resize(size_t(T) * GH), X2.resize(size_t(T) * H);
-      for (int t = 0; t < T; ++t) {  // layer input: embedding row or the layer below
-        double *xt = &X[size_t(t) * ly.in];
-        if (l == 0)
-          for (int k = 0; k < E; ++k) xt[k] = p[emb + size_t(x[t]) * E + k];
-        else
-          std::memcpy(xt, &C.h[l - 1][size_t(t + 1) * H], sizeof(double) * H);
-      }
-      for (int j = 0; j < H; ++j) Hs[j] = h0 ? h0[l * H + j] : 0.0, Cs[j] = c0 ? c0[l * H + j] : 0.0;
-      for (int t = 0; t < T; ++t) {
-        const double *hp = &Hs[size_t(t) * H], *cp = &Cs[size_t(t) * H];
-        double *h = &Hs[size_t(t + 1) * H], *c = &Cs[size_t(t + 1) * H];
-        double *a = &A[size_t(t) * GH], *aux = &X2[size_t(t) * H];
-        affine(ly.wih, ly.bih, GH, ly.in, &X[size_t(t) * ly.in], ai.data());  // (G*H)
-        affine(ly.whh, ly.bhh, GH, H, hp, ah.data());                         // (G*H)
-        for (int j = 0; j < H; ++j) {
-          if (d.cell == ANBN_CELL_RNN_TANH) {
-            h[j] = a[j] = ref_math::tanh(ai[j] + ah[j]);
-            c[j] = 0.0;
-          } else if (d.cell == ANBN_CELL_LSTM) {
-            const double ig = sigmoid(ai[j] + ah[j]), fg = sigmoid(ai[H + j] + ah[H + j]);
-            const double gg = ref_math::tanh(ai[2 * H + j] + ah[2 * H + j]);
-            const double og = sigmoid(ai[3 * H + j] + ah[3 * H + j]);
-            c[j] = fg * cp[j] + ig * gg;
-            aux[j] = ref_math::tanh(c[j]);
-            h[j] = og * aux[j];
-            a[j] = ig, a[H + j] = fg, a[2 * H + j] = gg, a[3 * H + j] = og;
-          } else {  // GRU
-            const double r = sigmoid(ai[j] + ah[j]), z = sigmoid(ai[H + j] + ah[H + j]);
-            aux[j] = ah[2 * H + j];  // W_hn h' + b_hn
-            const double n = ref_math::tanh(ai[2 * H + j] + r * aux[j]);
-            h[j] = (1.0 - z) * n + z * hp[j];
-            c[j] = 0.0;
-            a[j] = r, a[H + j] = z, a[2 * H + j] = n;
-          }
-        }
-      }
-    }
-    C.logp.resize(size_t(T) * O);  // (T, O) = log_softmax(W_fc h + b_fc)
-    for (int t = 0; t < T; ++t) {
-      double *z = &C.logp[size_t(t) * O];
-      affine(fcw, fcb, O, H, &C.h[L - 1][size_t(t + 1) * H], z);
-      double mx = z[0];
-      for (int o = 1; o < O; ++o) mx = z[o] > mx ? z[o] : mx;
-      double s = 0.0;
-      for (int o = 0; o < O; ++o) s += ref_math::exp(z[o] - mx);
-      const double lse = mx + ref_math::log(s);
-      for (int o = 0; o < O; ++o) z[o] -= lse;
-    }
-  }
-
-  // Forward of B sequences in lockstep, one lane per sequence, nothing kept
-  // for backward: what evaluation, probing and capacity scans run.  The same
-  // arithmetic in the same order as forward_seq (so the same bits); the
-  // loops over lanes are innermost so that they vectorize.
-  Vec proj, emb_row, hs, cs, ail, ahl, actl, zl;  // (V, G*H); (E); per layer (H, B) x2; (G*H, B) x3; (O+2, B)
-  // Built for AVX-512, AVX2 and the baseline; the loader picks one (ifunc).
-  // No FMA in any of them (-ffp-contract=off): the same bits on each.
-  // Not under TSan: its instrumented ifunc resolver runs before TSan starts.
-#if defined(__SANITIZE_THREAD__)
-#define ANBN_LANE_CLONES
-#else
-#define ANBN_LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
+  // The one forward: B sequences x (B, T) in lockstep, one lane each, from
+  // h0, c0 (layers, B, H) (NULL = 0).  Training (train) keeps every step in
+  // the cache for backward; inference keeps only the current states and
+  // writes what `out` asks for.  Each pre-activation is b + sum_k W[., k] in[k]
+  // in k order, whichever path computes it: the same bits either way.
   ANBN_LANE_CLONES
-  void forward_lanes(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out) {
+  void forward(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out,
+               bool train) {
     const int GH = G * H;
-    const size_t nb = size_t(B);
-    proj.resize(size_t(V) * GH);  // layer 0's b_ih + W_ih e for each token: the input is an embedding row
-    emb_row.resize(size_t(E));
-    for (int v = 0; v < V; ++v) {
-      for (int k = 0; k < E; ++k) emb_row[k] = p[emb + size_t(v) * E + k];
-      affine(layers[0].wih, layers[0].bih, GH, E, emb_row.data(), &proj[size_t(v) * GH]);
+    const size_t nb = size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
+    const bool proj0 = !train;  // inference: layer 0's b_ih + W_ih e once per token of the vocabulary
+    if (proj0) {
+      proj.resize(size_t(V) * GH);  // (V, G*H)
+      for (int v = 0; v < V; ++v)
+        for (int g = 0; g < GH; ++g) {
+          double s = p[layers[0].bih + g];
+          for (int k = 0; k < E; ++k) s += double(p[layers[0].wih + size_t(g) * E + k]) * p[emb + size_t(v) * E + k];
+          proj[size_t(v) * GH + g] = s;
+        }
     }
-    hs.resize(size_t(L) * H * nb), cs.resize(hs.size()), ail.resize(size_t(GH) * nb), ahl.resize(ail.size()), actl.resize(ail.size());
-    zl.resize(size_t(O + 2) * nb);
-    for (int l = 0; l < L; ++l)  // (layers, B, H) -> (layers, H, B)
+    Cache &C = cache;
+    if (train) {
+      C.T = T;
+      C.x[0].resize(size_t(T) * E * nb);
+      for (int l = 0; l < L; ++l) {
+        C.h[l].resize(size_t(T + 1) * HB), C.c[l].resize(size_t(T + 1) * HB);
+        C.act[l].resize(size_t(T) * GB), C.aux[l].resize(size_t(T) * HB);
+      }
+      C.logp.resize(size_t(T) * O * nb);
+    } else {
+      hs.resize(size_t(L) * HB), cs.resize(hs.size()), actl.resize(GB), auxl.resize(HB);
+    }
+    ail.resize(GB), ahl.resize(GB), zl.resize(size_t(O + 2) * nb);
+    for (int l = 0; l < L; ++l) {  // initial states: (layers, B, H) -> (H, B) per layer
+      double *h = train ? C.h[l].data() : &hs[size_t(l) * HB], *c = train ? C.c[l].data() : &cs[size_t(l) * HB];
       for (int j = 0; j < H; ++j)
         for (size_t b = 0; b < nb; ++b) {
-          const size_t src = (size_t(l) * nb + b) * H + j, dst = (size_t(l) * H + j) * nb + b;
-          hs[dst] = h0 ? h0[src] : 0.0, cs[dst] = c0 ? c0[src] : 0.0;
+          const size_t src = (size_t(l) * nb + b) * H + j;
+          h[j * nb + b] = h0 ? h0[src] : 0.0, c[j * nb + b] = c0 ? c0[src] : 0.0;
         }
+    }
     for (int t = 0; t < T; ++t) {
       for (int l = 0; l < L; ++l) {
         const Layer &ly = layers[l];
+        double *hp, *cp, *h, *c, *act, *aux;  // (H, B) previous and new states; (G*H, B), (H, B) kept
+        if (train) {
+          hp = &C.h[l][size_t(t) * HB], h = hp + HB, cp = &C.c[l][size_t(t) * HB], c = cp + HB;
+          act = &C.act[l][size_t(t) * GB], aux = &C.aux[l][size_t(t) * HB];
+        } else {
+          hp = h = &hs[size_t(l) * HB], cp = c = &cs[size_t(l) * HB], act = actl.data(), aux = auxl.data();
+        }
+        const double *in;  // (in, B) the layer's input at t
+        if (l > 0) {
+          in = train ? &C.h[l - 1][size_t(t + 1) * HB] : &hs[size_t(l - 1) * HB];
+        } else {
+          double *e = train ? &C.x[0][size_t(t) * E * nb] : nullptr;
+          if (e)
+            for (int k = 0; k < E; ++k)
+              for (size_t b = 0; b < nb; ++b) e[k * nb + b] = p[emb + size_t(x[b * T + t]) * E + k];
+          in = e;
+        }
         double *__restrict ai = ail.data(), *__restrict ah = ahl.data();
-        double *__restrict h = &hs[size_t(l) * H * nb], *__restrict c = &cs[size_t(l) * H * nb];
         for (int g = 0; g < GH; ++g) {  // (G*H, B) input and recurrent pre-activations
-          if (l == 0) {
+          if (!in) {
             for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = proj[size_t(x[b * T + t]) * GH + g];
           } else {
-            const double *__restrict below = &hs[size_t(l - 1) * H * nb];
-            const float *w = &p[ly.wih + size_t(g) * H];
+            const float *w = &p[ly.wih + size_t(g) * ly.in];
             for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = p[ly.bih + g];
-            for (int k = 0; k < H; ++k)
-              for (size_t b = 0; b < nb; ++b) ai[g * nb + b] += double(w[k]) * below[k * nb + b];
+            for (int k = 0; k < ly.in; ++k)
+              for (size_t b = 0; b < nb; ++b) ai[g * nb + b] += double(w[k]) * in[k * nb + b];
           }
           const float *w = &p[ly.whh + size_t(g) * H];
           for (size_t b = 0; b < nb; ++b) ah[g * nb + b] = p[ly.bhh + g];
           for (int k = 0; k < H; ++k)
-            for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k]) * h[k * nb + b];
+            for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k]) * hp[k * nb + b];
         }
-        double *__restrict act = actl.data();  // (G*H, B) gate activations
-        for (int j = 0; j < H; ++j) {  // the cell, in place: every gate above read the old h
-          double *__restrict hj = h + j * nb, *__restrict cj = c + j * nb;
-          const double *ai0 = ai + j * nb, *ah0 = ah + j * nb, *ai1 = ai + (H + j) * nb, *ah1 = ah + (H + j) * nb;
-          const double *ai2 = ai + (2 * H + j) * nb, *ah2 = ah + (2 * H + j) * nb;
-          double *__restrict a0 = act + j * nb, *__restrict a1 = act + (H + j) * nb;
-          double *__restrict a2 = act + (2 * H + j) * nb;
-          // One loop per gate: each vectorizes (one loop for all of them does not).
-          if (d.cell == ANBN_CELL_RNN_TANH) {
-            for (size_t b = 0; b < nb; ++b) hj[b] = ref_math::tanh(ai0[b] + ah0[b]);
-          } else if (d.cell == ANBN_CELL_LSTM) {
-            const double *ai3 = ai + (3 * H + j) * nb, *ah3 = ah + (3 * H + j) * nb;
-            double *__restrict a3 = act + (3 * H + j) * nb;
-            for (size_t b = 0; b < nb; ++b) a0[b] = sigmoid(ai0[b] + ah0[b]);         // i
-            for (size_t b = 0; b < nb; ++b) a1[b] = sigmoid(ai1[b] + ah1[b]);         // f
-            for (size_t b = 0; b < nb; ++b) a2[b] = ref_math::tanh(ai2[b] + ah2[b]);  // g
-            for (size_t b = 0; b < nb; ++b) a3[b] = sigmoid(ai3[b] + ah3[b]);         // o
-            for (size_t b = 0; b < nb; ++b) cj[b] = a1[b] * cj[b] + a0[b] * a2[b];
-            for (size_t b = 0; b < nb; ++b) hj[b] = a3[b] * ref_math::tanh(cj[b]);
-          } else {  // GRU
-            for (size_t b = 0; b < nb; ++b) a0[b] = sigmoid(ai0[b] + ah0[b]);                 // r
-            for (size_t b = 0; b < nb; ++b) a1[b] = sigmoid(ai1[b] + ah1[b]);                 // z
-            for (size_t b = 0; b < nb; ++b) a2[b] = ref_math::tanh(ai2[b] + a0[b] * ah2[b]);  // n
-            for (size_t b = 0; b < nb; ++b) hj[b] = (1.0 - a1[b]) * a2[b] + a1[b] * hj[b];
-          }
-        }
+        anbn_cells::step_forward<RefMath>(*cell, H, nb, ai, ah, &p[ly.pp], hp, cp, h, c, act, aux);
         if (out.gates && G > 1)
           for (size_t b = 0; b < nb; ++b)
             for (int g = 0; g < GH; ++g) out.gates[((b * T + t) * L + l) * GH + g] = float(act[g * nb + b]);
       }
-      if (out.log_probs) {  // (O, B) = log_softmax(W_fc h + b_fc)
-        const double *__restrict h = &hs[size_t(L - 1) * H * nb];
-        double *__restrict z = zl.data();
+      const double *top = train ? &C.h[L - 1][size_t(t + 1) * HB] : &hs[size_t(L - 1) * HB];
+      if (train || out.log_probs) {  // (O, B) = log_softmax(W_fc h + b_fc)
+        double *__restrict z = train ? &C.logp[size_t(t) * O * nb] : zl.data();
         for (int o = 0; o < O; ++o) {
           for (size_t b = 0; b < nb; ++b) z[o * nb + b] = p[fcb + o];
           for (int j = 0; j < H; ++j)
-            for (size_t b = 0; b < nb; ++b) z[o * nb + b] += double(p[fcw + size_t(o) * H + j]) * h[j * nb + b];
+            for (size_t b = 0; b < nb; ++b) z[o * nb + b] += double(p[fcw + size_t(o) * H + j]) * top[j * nb + b];
         }
         double *__restrict mx = &zl[size_t(O) * nb], *__restrict sum = mx + nb;  // (B) each
         for (size_t b = 0; b < nb; ++b) mx[b] = z[b];
@@ -226,104 +174,100 @@ struct Ctx {
           for (size_t b = 0; b < nb; ++b) sum[b] += ref_math::exp(z[o * nb + b] - mx[b]);
         for (size_t b = 0; b < nb; ++b) mx[b] += ref_math::log(sum[b]);  // now the log-sum-exp
         for (int o = 0; o < O; ++o)
-          for (size_t b = 0; b < nb; ++b) out.log_probs[(b * T + t) * O + o] = float(z[o * nb + b] - mx[b]);
+          for (size_t b = 0; b < nb; ++b) z[o * nb + b] -= mx[b];
+        if (out.log_probs)
+          for (int o = 0; o < O; ++o)
+            for (size_t b = 0; b < nb; ++b) out.log_probs[(b * T + t) * O + o] = float(z[o * nb + b]);
       }
       if (out.hidden || out.cell)
         for (size_t b = 0; b < nb; ++b)
-          for (int l = 0; l < L; ++l)
+          for (int l = 0; l < L; ++l) {
+            const double *h = train ? &C.h[l][size_t(t + 1) * HB] : &hs[size_t(l) * HB];
+            const double *c = train ? &C.c[l][size_t(t + 1) * HB] : &cs[size_t(l) * HB];
             for (int j = 0; j < H; ++j) {
-              const size_t dst = ((b * T + t) * L + l) * H + j, src = (size_t(l) * H + j) * nb + b;
-              if (out.hidden) out.hidden[dst] = float(hs[src]);
-              if (out.cell) out.cell[dst] = float(cs[src]);
+              const size_t dst = ((b * T + t) * L + l) * H + j;
+              if (out.hidden) out.hidden[dst] = float(h[j * nb + b]);
+              if (out.cell) out.cell[dst] = float(c[j * nb + b]);
             }
+          }
     }
   }
 
-  // Backpropagation through time of the cached sequence; loss scale `scale`.
-  // Accumulates into grad.  Returns the sequence's summed NLL.
-  double backward_seq(const int32_t *x, const int32_t *y, double scale) {
-    Cache &C = cache;
+  // Backpropagation through time of the cached batch, targets y (B, T), loss
+  // scale `scale`; accumulates into grad.  Returns the summed NLL (each
+  // sequence's sum over t, then over sequences).
+  ANBN_LANE_CLONES
+  double backward(const int32_t *x, const int32_t *y, int B, double scale) {
+    const Cache &C = cache;
     const int T = C.T, GH = G * H;
-    double nll = 0.0;
-    dh_in.assign(size_t(T) * H, 0.0);  // (T, H): dloss/dh of the current layer from above
-    dz.resize(O);
+    const size_t nb = size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
+    dh_in.assign(size_t(T) * HB, 0.0);  // (T, H, B): dloss/dh of the current layer from above
+    dz.resize(size_t(O) * nb), nll.assign(nb, 0.0);
     for (int t = 0; t < T; ++t) {
-      const double *lp = &C.logp[size_t(t) * O], *h = &C.h[L - 1][size_t(t + 1) * H];
-      nll -= lp[y[t]];
-      for (int o = 0; o < O; ++o) dz[o] = (ref_math::exp(lp[o]) - (o == y[t] ? 1.0 : 0.0)) * scale;
+      const double *lp = &C.logp[size_t(t) * O * nb], *h = &C.h[L - 1][size_t(t + 1) * HB];
+      double *dht = &dh_in[size_t(t) * HB];
+      for (size_t b = 0; b < nb; ++b) nll[b] -= lp[size_t(y[b * T + t]) * nb + b];
+      for (int o = 0; o < O; ++o)
+        for (size_t b = 0; b < nb; ++b)
+          dz[o * nb + b] = (ref_math::exp(lp[o * nb + b]) - (o == y[b * T + t] ? 1.0 : 0.0)) * scale;
       for (int o = 0; o < O; ++o) {
-        grad[fcb + o] += dz[o];
+        for (size_t b = 0; b < nb; ++b) grad[fcb + o] += dz[o * nb + b];
         for (int j = 0; j < H; ++j) {
-          grad[fcw + size_t(o) * H + j] += dz[o] * h[j];
-          dh_in[size_t(t) * H + j] += dz[o] * p[fcw + size_t(o) * H + j];
+          const double w = p[fcw + size_t(o) * H + j];
+          for (size_t b = 0; b < nb; ++b) {
+            grad[fcw + size_t(o) * H + j] += dz[o * nb + b] * h[j * nb + b];
+            dht[j * nb + b] += dz[o * nb + b] * w;
+          }
         }
       }
     }
-    dai.resize(GH), dah.resize(GH);
+    dai.resize(GB), dah.resize(GB), dh.resize(HB), dhp.resize(HB);
     for (int l = L - 1; l >= 0; --l) {
       const Layer &ly = layers[l];
-      const Vec &X = C.x[l], &Hs = C.h[l], &Cs = C.c[l], &A = C.act[l], &X2 = C.aux[l];
-      dh_below.assign(size_t(T) * ly.in, 0.0);  // (T, in)
-      dh_next.assign(H, 0.0), dc_next.assign(H, 0.0);
+      const size_t IB = size_t(ly.in) * nb;
+      dh_below.assign(size_t(T) * IB, 0.0);  // (T, in, B)
+      dh_next.assign(HB, 0.0), dc_next.assign(HB, 0.0);
       for (int t = T - 1; t >= 0; --t) {
-        const double *hp = &Hs[size_t(t) * H], *cp = &Cs[size_t(t) * H];
-        const double *h = &Hs[size_t(t + 1) * H], *a = &A[size_t(t) * GH], *aux = &X2[size_t(t) * H];
-        const double *xt = &X[size_t(t) * ly.in];
-        for (int j = 0; j < H; ++j) {
-          const double dh = dh_in[size_t(t) * H + j] + dh_next[j];
-          if (d.cell == ANBN_CELL_RNN_TANH) {
-            dai[j] = dah[j] = dh * (1.0 - h[j] * h[j]);
-          } else if (d.cell == ANBN_CELL_LSTM) {
-            const double ig = a[j], fg = a[H + j], gg = a[2 * H + j], og = a[3 * H + j], tc = aux[j];
-            const double dc = dc_next[j] + dh * og * (1.0 - tc * tc);
-            dc_next[j] = dc * fg;
-            dai[j] = dc * gg * ig * (1.0 - ig);
-            dai[H + j] = dc * cp[j] * fg * (1.0 - fg);
-            dai[2 * H + j] = dc * ig * (1.0 - gg * gg);
-            dai[3 * H + j] = dh * tc * og * (1.0 - og);
-            for (int g = 0; g < 4; ++g) dah[g * H + j] = dai[g * H + j];
-          } else {  // GRU
-            const double r = a[j], z = a[H + j], n = a[2 * H + j];
-            const double dan = dh * (1.0 - z) * (1.0 - n * n);
-            dai[j] = dah[j] = dan * aux[j] * r * (1.0 - r);
-            dai[H + j] = dah[H + j] = dh * (hp[j] - n) * z * (1.0 - z);
-            dai[2 * H + j] = dan;
-            dah[2 * H + j] = dan * r;
-          }
-        }
-        // dh' = W_hh^T dah (+ z dh for the GRU);  weight gradients.
-        for (int j = 0; j < H; ++j)
-          dh_next[j] = d.cell == ANBN_CELL_GRU ? (dh_in[size_t(t) * H + j] + dh_next[j]) * a[H + j] : 0.0;
+        const double *hp = &C.h[l][size_t(t) * HB], *cp = &C.c[l][size_t(t) * HB];
+        const double *xt = l ? &C.h[l - 1][size_t(t + 1) * HB] : &C.x[0][size_t(t) * IB];
+        for (size_t k = 0; k < HB; ++k) dh[k] = dh_in[size_t(t) * HB + k] + dh_next[k];
+        anbn_cells::step_backward<RefMath>(*cell, H, nb, dh.data(), dc_next.data(), hp, cp, hp + HB, cp + HB,
+                                          &C.act[l][size_t(t) * GB], &C.aux[l][size_t(t) * HB], &p[ly.pp],
+                                          dai.data(), dah.data(), dhp.data(), &grad[ly.pp]);
+        dh_next.swap(dhp);  // dh' = the bypass (GRU: z dh) + W_hh^T dah;  weight gradients
+        double *dxt = &dh_below[size_t(t) * IB];
         for (int g = 0; g < GH; ++g) {
-          grad[ly.bih + g] += dai[g];
-          grad[ly.bhh + g] += dah[g];
+          const double *ag = &dai[size_t(g) * nb], *hg = &dah[size_t(g) * nb];
+          for (size_t b = 0; b < nb; ++b) grad[ly.bih + g] += ag[b];
+          for (size_t b = 0; b < nb; ++b) grad[ly.bhh + g] += hg[b];
           const float *wih = &p[ly.wih + size_t(g) * ly.in], *whh = &p[ly.whh + size_t(g) * H];
           double *gwih = &grad[ly.wih + size_t(g) * ly.in], *gwhh = &grad[ly.whh + size_t(g) * H];
-          double *dxt = &dh_below[size_t(t) * ly.in];
-          for (int k = 0; k < ly.in; ++k) gwih[k] += dai[g] * xt[k], dxt[k] += dai[g] * wih[k];
-          for (int k = 0; k < H; ++k) gwhh[k] += dah[g] * hp[k], dh_next[k] += dah[g] * whh[k];
+          for (int k = 0; k < ly.in; ++k)
+            for (size_t b = 0; b < nb; ++b) gwih[k] += ag[b] * xt[k * nb + b], dxt[k * nb + b] += ag[b] * wih[k];
+          for (int k = 0; k < H; ++k)
+            for (size_t b = 0; b < nb; ++b) gwhh[k] += hg[b] * hp[k * nb + b], dh_next[k * nb + b] += hg[b] * whh[k];
         }
       }
       if (l > 0) {
         dh_in.swap(dh_below);
       } else {
         for (int t = 0; t < T; ++t)
-          for (int k = 0; k < E; ++k) grad[emb + size_t(x[t]) * E + k] += dh_below[size_t(t) * E + k];
+          for (size_t b = 0; b < nb; ++b)
+            for (int k = 0; k < E; ++k)
+              grad[emb + size_t(x[b * T + t]) * E + k] += dh_below[size_t(t) * IB + k * nb + b];
       }
     }
-    return nll;
+    double total = 0.0;
+    for (size_t b = 0; b < nb; ++b) total += nll[b];
+    return total;
   }
 
   // Loss and gradient (into grad) of a batch; returns false if non-finite.
   bool loss_and_grad(const int32_t *x, const int32_t *y, int B, int T, int divisor, double *loss) {
     std::fill(grad.begin(), grad.end(), 0.0);
     const double scale = 1.0 / (double(divisor) * B);
-    double total = 0.0;
-    for (int b = 0; b < B; ++b) {
-      forward_seq(x + size_t(b) * T, T, nullptr, nullptr);
-      total += backward_seq(x + size_t(b) * T, y + size_t(b) * T, scale);
-    }
-    *loss = total * scale;
+    forward(x, B, T, nullptr, nullptr, anbn_forward_out{}, true);
+    *loss = backward(x, y, B, scale) * scale;
     if (!std::isfinite(*loss)) return false;
     for (double g : grad)
       if (!std::isfinite(g)) return false;
@@ -336,7 +280,7 @@ struct Ctx {
 Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
 
 anbn_status ref_create(const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
-  if (!d || !out || d->struct_size < sizeof(anbn_backend_desc)) {
+  if (!d || !out || d->struct_size < sizeof(anbn_backend_desc) || !anbn_cells::find(d->cell)) {
     set_err(err, len, "bad descriptor");
     return ANBN_ERR_INVALID_ARGUMENT;
   }
@@ -429,7 +373,7 @@ anbn_status ref_gradients(anbn_backend_ctx *cx, const int32_t *x, const int32_t 
 anbn_status ref_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t T, const float *h0,
                         const float *c0, const anbn_forward_out *out, char *err, size_t len) {
   try {
-    cast(cx)->forward_lanes(x, B, T, h0, c0, *out);
+    cast(cx)->forward(x, B, T, h0, c0, *out, false);
   } catch (const std::bad_alloc &) {
     return set_err(err, len, "out of memory"), ANBN_ERR_OUT_OF_MEMORY;
   }

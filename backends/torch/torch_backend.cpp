@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "anbn/backend.h"
-#include "../plugin_util.hpp"
+#include "../common/plugin_util.hpp"
 
 namespace {
 
@@ -317,7 +317,7 @@ int cuda_available(char *reason, size_t len) {
 
 anbn_status create_on(torch::Device dev, const anbn_backend_desc *d, anbn_backend_ctx **out, char *err, size_t len) {
   return wrap(err, len, [&] {
-    if (!d || !out || d->struct_size < sizeof(anbn_backend_desc)) {
+    if (!d || !out || d->struct_size < sizeof(anbn_backend_desc) || !anbn_cells::find(d->cell)) {
       set_err(err, len, "bad descriptor");
       return ANBN_ERR_INVALID_ARGUMENT;
     }

@@ -88,6 +88,7 @@ typedef enum anbn_cell {
   ANBN_CELL_RNN_TANH = 0, /* h = tanh(W_ih e + b_ih + W_hh h' + b_hh) */
   ANBN_CELL_LSTM = 1,     /* gate rows i, f, g, o */
   ANBN_CELL_GRU = 2,      /* gate rows r, z, n */
+  ANBN_CELL_PEEPHOLE = 3, /* LSTM with peepholes (Gers & Schmidhuber): rows i, f, g, o; weight_peephole (3, H) */
   ANBN_CELL_MAX_ENUM = 0x7fffffff
 } anbn_cell;
 
@@ -98,11 +99,14 @@ typedef enum anbn_language {
   ANBN_LANG_MAX_ENUM = 0x7fffffff
 } anbn_language;
 
-/* Returns "rnn_tanh", "lstm", "gru", or NULL for an unknown value. */
+/* Returns "rnn_tanh", "lstm", "gru", "peephole", or NULL for an unknown value. */
 ANBN_API const char *anbn_cell_name(anbn_cell cell);
-/* Parses a cell name ("rnn", "rnn_tanh", "lstm", "gru").
+/* Parses a cell name ("rnn", "rnn_tanh", "lstm", "gru", "peephole").
  * Returns ANBN_ERR_INVALID_ARGUMENT for anything else. */
 ANBN_API anbn_status anbn_cell_from_name(const char *name, anbn_cell *out);
+/* The cell's gate rows in order, one letter per block of H rows ("ifgo" for
+ * lstm and peephole, "rzn" for gru, "h" for rnn_tanh); NULL if unknown. */
+ANBN_API const char *anbn_cell_gate_rows(anbn_cell cell);
 /* Returns "anbn", "anbnanbn", "anbncn", or NULL for an unknown value. */
 ANBN_API const char *anbn_language_name(anbn_language language);
 /* Parses a language name.  Returns ANBN_ERR_INVALID_ARGUMENT if unknown. */
@@ -275,13 +279,16 @@ typedef struct anbn_model_info {
   anbn_language language;
   int32_t alphabet, vocab_size, output_size;
   int32_t hidden, embed, layers;
-  int32_t gates;           /* G: 1, 4, 3 */
+  int32_t gates;           /* G: 1 (rnn_tanh), 4 (lstm, peephole), 3 (gru) */
   size_t num_params;       /* total floats */
   int64_t epoch;           /* epochs trained */
   int64_t adam_step;       /* Adam steps taken */
   const char *backend;     /* valid while the model lives */
   /* since 0.3: why this backend ("asked for", or the `auto` rule's reason) */
   const char *backend_reason;
+  /* since 0.3: 1 if the cell has a cell state c (lstm, peephole): probes and
+   * states report it */
+  int32_t has_cell_state;
 } anbn_model_info;
 
 /* Describes the model. */

@@ -9,7 +9,8 @@
  *
  * Parameters are one flat float array in canonical order:
  *   embedding.weight (V,E); per layer l: weight_ih (G*H,in), weight_hh (G*H,H),
- *   bias_ih (G*H), bias_hh (G*H); fc.weight (O,H); fc.bias (O).
+ *   bias_ih (G*H), bias_hh (G*H), for the peephole cell weight_peephole (3,H);
+ *   fc.weight (O,H); fc.bias (O).
  * Adam state (exp_avg, exp_avg_sq) has the same layout.
  *
  * Every fallible method returns an anbn_status and, on failure, writes a
@@ -34,7 +35,10 @@ extern "C" {
 
 typedef struct anbn_backend_ctx anbn_backend_ctx; /* a backend's own model */
 
-/* What to build.  G = 1 (rnn_tanh), 4 (lstm), 3 (gru). */
+/* What to build.  G = 1 (rnn_tanh), 4 (lstm, peephole), 3 (gru).  A backend
+ * refuses a cell it does not know (ANBN_ERR_INVALID_ARGUMENT from create);
+ * a plugin older than a cell gets a parameter count it does not match, which
+ * the core reports the same way. */
 typedef struct anbn_backend_desc {
   uint32_t struct_size;
   int32_t cell;      /* anbn_cell */
@@ -56,8 +60,8 @@ typedef struct anbn_adam_hparams {
 typedef struct anbn_forward_out {
   float *log_probs; /* (B, T, O) */
   float *hidden;    /* (B, T, layers, H) */
-  float *cell;      /* (B, T, layers, H), LSTM only */
-  float *gates;     /* (B, T, layers, G*H) gate activations (LSTM, GRU) */
+  float *cell;      /* (B, T, layers, H), LSTM and peephole only */
+  float *gates;     /* (B, T, layers, G*H) gate activations (all but rnn_tanh) */
 } anbn_forward_out;
 
 typedef struct anbn_backend_iface {

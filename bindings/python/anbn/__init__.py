@@ -30,8 +30,6 @@ from ._lib import lib
 __all__ = ["Error", "Corpus", "SeedCorpus", "Model", "State", "Probe", "EpochStats", "EvalStats", "Capacity",
            "Generated", "backends", "version", "language_sequence"]
 
-CELLS = {"rnn": 0, "rnn_tanh": 0, "tanh": 0, "lstm": 1, "gru": 2}
-CELL_NAMES = {0: "rnn_tanh", 1: "lstm", 2: "gru"}
 LANGUAGES = {"anbn": 0, "anbnanbn": 1, "anbncn": 2}
 LANGUAGE_NAMES = {v: k for k, v in LANGUAGES.items()}
 
@@ -305,14 +303,16 @@ class EvalStats:
 @dataclasses.dataclass
 class Probe:
     """Per input step: log_probs (T, O); hidden and cell (T, layers, H);
-    gates (T, layers, G*H) — LSTM i,f,g,o / GRU r,z,n activations.  cell is
-    None except for LSTM, gates None for the tanh RNN."""
+    gates (T, layers, G*H) — activations in the rows gate_rows names, one
+    letter per block of H (LSTM and peephole "ifgo", GRU "rzn").  cell is
+    None but for cells with a cell state, gates None for the tanh RNN."""
     tokens: np.ndarray
     log_probs: np.ndarray
     hidden: np.ndarray
     cell: Optional[np.ndarray]
     gates: Optional[np.ndarray]
     cell_type: str
+    gate_rows: str = ""
 
 
 @dataclasses.dataclass
@@ -419,13 +419,13 @@ class Model(_Handle):
                  threads: int = 1, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  progress_every: int = 500, clip_norm: float = 0.0, _ptr=None):
         if _ptr is None:
-            if cell not in CELLS:
-                raise Error(1, f"unknown cell {cell!r} (rnn, lstm, gru)")
+            cell_id = ctypes.c_int()
+            _check(lib.anbn_cell_from_name(str(cell).encode(), ctypes.byref(cell_id)))
             cfg = _lib.Config()
             lib.anbn_config_init(ctypes.byref(cfg))
             self._backend_name = backend.encode()
             cfg.backend = self._backend_name
-            cfg.cell, cfg.language = CELLS[cell], _language(language)
+            cfg.cell, cfg.language = cell_id.value, _language(language)
             cfg.hidden, cfg.layers, cfg.embed, cfg.seed = hidden, layers, embed, seed
             cfg.lr, cfg.beta1, cfg.beta2, cfg.eps = lr, beta1, beta2, eps
             cfg.batch_size, cfg.shuffle, cfg.threads, cfg.progress_every = batch, int(shuffle), threads, progress_every
@@ -445,7 +445,8 @@ class Model(_Handle):
         i.struct_size = ctypes.sizeof(i)
         _check(lib.anbn_model_get_info(self._handle(), ctypes.byref(i)))
         d = {f: getattr(i, f) for f, _ in _lib.ModelInfo._fields_ if f != "struct_size"}
-        d["cell"], d["language"], d["backend"] = CELL_NAMES[i.cell], LANGUAGE_NAMES[i.language], i.backend.decode()
+        self._cell_id = i.cell
+        d["cell"], d["language"], d["backend"] = lib.anbn_cell_name(i.cell).decode(), LANGUAGE_NAMES[i.language], i.backend.decode()
         d["backend_reason"] = (i.backend_reason or b"").decode()
         return d
 
@@ -580,8 +581,8 @@ class Model(_Handle):
         T, L, H, G = t.size, i["layers"], i["hidden"], i["gates"]
         lp = np.zeros((T, i["output_size"]), np.float32)
         h = np.zeros((T, L, H), np.float32)
-        c = np.zeros((T, L, H), np.float32) if i["cell"] == "lstm" else None
-        g = np.zeros((T, L, G * H), np.float32) if i["cell"] != "rnn_tanh" else None
+        c = np.zeros((T, L, H), np.float32) if i["has_cell_state"] else None
+        g = np.zeros((T, L, G * H), np.float32) if G > 1 else None
         b = _lib.ProbeBuffers()
         lib.anbn_probe_buffers_init(ctypes.byref(b))
         b.log_probs, b.log_probs_count = _fptr(lp), lp.size
@@ -591,7 +592,8 @@ class Model(_Handle):
         if g is not None:
             b.gates, b.gates_count = _fptr(g), g.size
         _check(lib.anbn_probe(self._handle(), _iptr(t), T, ctypes.byref(b)))
-        return Probe(t, lp, h, c, g, i["cell"])
+        rows = lib.anbn_cell_gate_rows(self._cell_id).decode() if g is not None else ""
+        return Probe(t, lp, h, c, g, i["cell"], rows)
 
     def capacity(self, max_n: int = 1000) -> Capacity:
         """Tests n = 1..max_n at every deterministic position (the 0^n

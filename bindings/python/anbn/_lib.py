@@ -42,7 +42,7 @@ class ModelInfo(ctypes.Structure):
                 ("alphabet", c_int32), ("vocab_size", c_int32), ("output_size", c_int32), ("hidden", c_int32),
                 ("embed", c_int32), ("layers", c_int32), ("gates", c_int32), ("num_params", c_size),
                 ("epoch", c_int64), ("adam_step", c_int64), ("backend", ctypes.c_char_p),
-                ("backend_reason", ctypes.c_char_p)]
+                ("backend_reason", ctypes.c_char_p), ("has_cell_state", c_int32)]
 
 
 class Progress(ctypes.Structure):
@@ -123,6 +123,7 @@ _sigs = {
     "anbn_version_number": (ctypes.c_uint32, []),
     "anbn_cell_from_name": (_st, [ctypes.c_char_p, P(ctypes.c_int)]),
     "anbn_cell_name": (ctypes.c_char_p, [ctypes.c_int]),
+    "anbn_cell_gate_rows": (ctypes.c_char_p, [ctypes.c_int]),
     "anbn_language_from_name": (_st, [ctypes.c_char_p, P(ctypes.c_int)]),
     "anbn_language_name": (ctypes.c_char_p, [ctypes.c_int]),
     "anbn_language_alphabet": (c_int32, [ctypes.c_int]),

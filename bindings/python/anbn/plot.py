@@ -98,7 +98,7 @@ def hidden_trajectory(model: Model, n_values: Sequence[int] = (3, 6, 9), path: O
         runs.append((n, p))
     pts = np.concatenate([p.hidden[:, layer, :] for _, p in runs])
     proj, labels = _project(pts)
-    lstm = model.cell == "lstm"
+    lstm = bool(model.info["has_cell_state"])
     fig, axes = plt.subplots(1, 2 if lstm else 1, figsize=(14 if lstm else 7, 4.5))
     ax = axes[0] if lstm else axes
     off = 0
@@ -135,7 +135,7 @@ def probe_heatmap(probe: Probe, path: Optional[str] = None):
     scales of their own; a tanh RNN has states only."""
     T, L, H = probe.hidden.shape
     states, state_names, gates, gate_rows = [], [], [], []
-    gate_names = {"lstm": "ifgo", "gru": "rzn"}.get(probe.cell_type, "")
+    gate_names = probe.gate_rows
     for layer in range(L):
         states.append(probe.hidden[:, layer, :].T)
         state_names += [f"L{layer} h{j + 1}" for j in range(H)]
@@ -226,7 +226,7 @@ def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Op
         u = d["unit"]
         seq = language_sequence(n, model.info["language"])[:-1]
         p = model.probe(seq)
-        state = (p.cell if d["cell"] == "lstm" else p.hidden)[:, u["layer"], u["index"]]
+        state = (p.cell if u["state"] == "cell" else p.hidden)[:, u["layer"], u["index"]]
         T = len(seq)
         count = np.array([t if t <= n else 2 * n - t for t in range(T)], np.float64)
         slope = d["delta_zeros"]["mean"] or 1.0
@@ -238,12 +238,9 @@ def counter(model: Model, n: int = 20, path: Optional[str] = None, diagnosis: Op
               title=f"per step: 0s {dz['mean']:+.4f} ± {dz['std']:.4f}, 1s {do['mean']:+.4f} ± {do['std']:.4f}")
         a.title.set_fontsize(9)
         _legend_outside(a)
-        H = model.info["hidden"]
         g = p.gates[:, u["layer"], :]
-        rows = ([("forget f", H + u["index"], "min_forget"), ("input i", u["index"], "min_input")]
-                if d["cell"] == "lstm" else [("update z", H + u["index"], "min_update_z")])
-        for k, (name, row, key) in enumerate(rows):
-            m = d[key]
+        for k, (key, row) in enumerate(d["gate_rows"].items()):  # the gates the diagnosis judged
+            name, m = d[key]["gate"], d[key]
             b.plot(g[:, row], ".-", color=f"C{k + 2}",
                    label=f"{name}: min {m['zeros']:.4f} in the 0s, {m['ones']:.4f} in the 1s")
         b.axvline(n + 0.5, color="k", lw=0.8, ls=":")

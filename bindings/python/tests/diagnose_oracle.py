@@ -17,7 +17,7 @@ def _corr(a, b):
 
 def _gated(model, n):
     info = model.info
-    H, lstm = info["hidden"], info["cell"] == "lstm"
+    H, lstm = info["hidden"], info["cell"] in ("lstm", "peephole")
     seq = [info["alphabet"] + 1] + [0] * n + [1] * n  # inputs START 0^n 1^n
     T = len(seq)
     count = np.array([t if t <= n else 2 * n - t for t in range(T)], np.float64)  # #0 - #1 after input t
@@ -33,14 +33,16 @@ def _gated(model, n):
     d = np.diff(s)  # step t-1 -> t for t = 1..T-1; t <= n reads a 0
     g = p.gates[:, best_l, :].astype(np.float64)  # (T, G*H): LSTM i,f,g,o / GRU r,z,n
     keep, write = H + best_j, best_j  # forget (LSTM) or update z (GRU); input (LSTM)
-    out = {"cell": "lstm" if lstm else "gru", "n": n,
+    out = {"cell": info["cell"], "n": n,
            "unit": {"layer": best_l, "index": best_j, "state": "cell" if lstm else "hidden",
                     "correlation": best_r},
            "delta_zeros": _stats(d[:n]), "delta_ones": _stats(d[n:])}
-    out["min_forget" if lstm else "min_update_z"] = {"zeros": float(g[1:n + 1, keep].min()),
-                                                      "ones": float(g[n + 1:, keep].min())}
-    if lstm:
-        out["min_input"] = {"zeros": float(g[1:n + 1, write].min()), "ones": float(g[n + 1:, write].min())}
+    judged = [("min_forget", "forget f", keep), ("min_input", "input i", write)] if lstm else \
+        [("min_update_z", "update z", keep)]
+    out["gate_rows"] = {}
+    for key, gate, row in judged:
+        out[key] = {"zeros": float(g[1:n + 1, row].min()), "ones": float(g[n + 1:, row].min()), "gate": gate}
+        out["gate_rows"][key] = row
     return out
 
 

@@ -52,20 +52,23 @@ anbn_status guard(char *err, size_t len, F &&f, Message message = {}) noexcept {
 #include <cstring>
 #include <vector>
 
+#include "cell.hpp"
+
 namespace anbn_plugin {
 
 // Offsets of the flat parameters in canonical order (backend.h): embedding
-// (V, E); per layer W_ih (G*H, in), W_hh (G*H, H), b_ih, b_hh (G*H); fc (O, H), (O).
+// (V, E); per layer W_ih (G*H, in), W_hh (G*H, H), b_ih, b_hh (G*H) and the
+// peephole weights (3, H) of a cell that has them; fc (O, H), (O).
 struct Layout {
   struct Layer {
-    size_t wih, whh, bih, bhh;
+    size_t wih, whh, bih, bhh, pp;  // pp: where the peephole weights are (if any)
     int in;  // the layer's input width: E for layer 0, H above
   };
   size_t emb = 0, fcw = 0, fcb = 0, total = 0;
   std::vector<Layer> layers;
 
-  Layout(const anbn_backend_desc &d, int gates) {
-    const size_t G = size_t(gates), H = size_t(d.hidden);
+  Layout(const anbn_backend_desc &d, const anbn_cells::Def &cell) {
+    const size_t G = size_t(cell.gates), H = size_t(d.hidden);
     size_t o = 0;
     emb = o, o += size_t(d.vocab) * size_t(d.embed);
     for (int l = 0; l < d.layers; ++l) {
@@ -75,6 +78,7 @@ struct Layout {
       ly.whh = o, o += G * H * H;
       ly.bih = o, o += G * H;
       ly.bhh = o, o += G * H;
+      ly.pp = o, o += size_t(cell.peephole) * H;
       layers.push_back(ly);
     }
     fcw = o, o += size_t(d.output) * H;
@@ -82,8 +86,6 @@ struct Layout {
     total = o;
   }
 };
-
-inline int gates_of(int32_t cell) { return cell == ANBN_CELL_LSTM ? 4 : cell == ANBN_CELL_GRU ? 3 : 1; }
 
 // One Adam step as torch.optim.Adam (no weight decay, amsgrad off), after
 // torch.nn.utils.clip_grad_norm_ when hp.clip_norm > 0: double arithmetic,
