@@ -86,6 +86,7 @@ static void test_roundtrip_and_resume(void **state) {
   roundtrip(f, ANBN_CELL_RNN_TANH, 1);
   roundtrip(f, ANBN_CELL_LSTM, 2);
   roundtrip(f, ANBN_CELL_GRU, 2);
+  roundtrip(f, ANBN_CELL_PEEPHOLE, 2);
 }
 
 static void test_missing_and_unwritable(void **state) {

@@ -25,7 +25,7 @@ static anbn_model *make(const char *backend, anbn_cell cell, int layers, int bat
 }
 
 static double probe_diff(anbn_model *a, anbn_model *b, const int32_t *seq, size_t T) {
-  anbn_model_info i;
+  anbn_model_info i = {.struct_size = sizeof i};
   assert_anbn_ok(anbn_model_get_info(a, &i));
   const size_t O = (size_t)i.output_size, LH = (size_t)(i.layers * i.hidden), LG = LH * (size_t)i.gates;
   float *buf[2][4];
@@ -35,8 +35,8 @@ static double probe_diff(anbn_model *a, anbn_model *b, const int32_t *seq, size_
     buf[k][0] = calloc(T * O, 4), buf[k][1] = calloc(T * LH, 4), buf[k][2] = calloc(T * LH, 4), buf[k][3] = calloc(T * LG, 4);
     pb[k].log_probs = buf[k][0], pb[k].log_probs_count = T * O;
     pb[k].hidden = buf[k][1], pb[k].hidden_count = T * LH;
-    if (i.cell == ANBN_CELL_LSTM) pb[k].cell = buf[k][2], pb[k].cell_count = T * LH;
-    if (i.cell != ANBN_CELL_RNN_TANH) pb[k].gates = buf[k][3], pb[k].gates_count = T * LG;
+    if (i.has_cell_state) pb[k].cell = buf[k][2], pb[k].cell_count = T * LH;
+    if (i.gates > 1) pb[k].gates = buf[k][3], pb[k].gates_count = T * LG;
   }
   assert_anbn_ok(anbn_probe(a, seq, T, &pb[0]));
   assert_anbn_ok(anbn_probe(b, seq, T, &pb[1]));
@@ -131,6 +131,7 @@ static void run_cell(anbn_cell cell) {
 static void test_rnn(void **state) { (void)state; run_cell(ANBN_CELL_RNN_TANH); }
 static void test_lstm(void **state) { (void)state; run_cell(ANBN_CELL_LSTM); }
 static void test_gru(void **state) { (void)state; run_cell(ANBN_CELL_GRU); }
+static void test_peephole(void **state) { (void)state; run_cell(ANBN_CELL_PEEPHOLE); }
 
 /* Gradient clipping (torch.nn.utils.clip_grad_norm_ before each step) agrees too. */
 static void test_clipping(void **state) {
@@ -256,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_rnn),
       cmocka_unit_test(test_lstm),
       cmocka_unit_test(test_gru),
+      cmocka_unit_test(test_peephole),
       cmocka_unit_test(test_checkpoints_cross_backends),
       cmocka_unit_test(test_clipping),
       cmocka_unit_test(test_unavailable_backends_refuse),

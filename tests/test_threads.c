@@ -67,7 +67,7 @@ static void test_handoff_between_threads(void **state) {
       print_message("handoff: backend %s not available here\n", kBackends[b]);
       continue;
     }
-    for (anbn_cell cell = ANBN_CELL_RNN_TANH; cell <= ANBN_CELL_GRU; ++cell) {
+    for (anbn_cell cell = ANBN_CELL_RNN_TANH; cell <= ANBN_CELL_PEEPHOLE; ++cell) {
       anbn_model *moved = make(kBackends[b], cell, 3), *home = make(kBackends[b], cell, 3);
       Job a = {moved, t, 1, ANBN_OK}, b2 = {moved, t, 1, ANBN_OK}, h = {home, t, 2, ANBN_OK};
       run_in_thread(&a);

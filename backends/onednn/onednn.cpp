@@ -1,7 +1,8 @@
 // The oneDNN backend plugin (libanbn-onednn.so, backend "onednn").
 //
 // oneDNN does the heavy work: the recurrent layers with its RNN primitives
-// (vanilla_rnn tanh, lstm, lbr_gru; forward_training + backward), the output
+// (vanilla_rnn tanh, lstm with or without peephole weights, lbr_gru;
+// forward_training + backward), the output
 // layer with inner product and logsoftmax forward/backward.  The embedding
 // gather/scatter, the NLL and Adam are plain loops.
 //
@@ -69,9 +70,9 @@ primitive_attr user_scratchpad() {
 struct LayerPlan {
   primitive fwd, bwd;
   memory src_layer, dst_layer, diff_src_layer, diff_dst_layer, ws;
-  memory w_layer, w_iter, bias;          // views of the store (ldigo) and the summed bias
+  memory w_layer, w_iter, w_peep, bias;  // views of the store (ldigo; peephole ldgo) and the summed bias
   memory bw_layer, bw_iter;              // backward's weight layout (ldgoi), reordered each step
-  memory dw_layer, dw_iter, dbias;       // diffs in the backward's layout
+  memory dw_layer, dw_iter, dw_peep, dbias;  // diffs in the backward's layout (peephole: ldgo)
   memory dw_layer_user, dw_iter_user;    // diffs in ldigo
   bool reorder_w = false, reorder_dw = false;
   reorder r_wl, r_wi, r_dwl, r_dwi;
@@ -91,7 +92,7 @@ struct Plan {
 
 // Per layer: activations and diffs (T, B, C), workspace, weight copies, states.
 struct LayerScratch {
-  Scratch src, dst, dsrc, ddst, ws, bwl, bwi, dwl, dwi, db, dwlu, dwiu, h0, c0, dh0, dc0, hT, cT;
+  Scratch src, dst, dsrc, ddst, ws, bwl, bwi, dwl, dwi, dwp, db, dwlu, dwiu, h0, c0, dh0, dc0, hT, cT;
 };
 
 struct Ctx {
@@ -185,9 +186,12 @@ struct Ctx {
     const auto src = md({T, B, in}, tag::tnc), dst = md({T, B, H}, tag::tnc), it = md({1, 1, B, H}, tag::ldnc);
     const auto wl = md({1, 1, in, G, H}, tag::ldigo), wi = md({1, 1, H, G, H}, tag::ldigo);
     const auto b = md({1, 1, GB, H}, tag::ldgo);
+    // The peephole weights (1, 1, 3, H) rows i, f, o: oneDNN's order and the
+    // canonical one, so the store's own floats; a zero descriptor: no peephole.
+    const auto wp = cell->peephole ? md({1, 1, cell->peephole, H}, tag::ldgo) : memory::desc();
     const auto wl_any = memory::desc({1, 1, in, G, H}, dt::f32, tag::any);
     const auto wi_any = memory::desc({1, 1, H, G, H}, dt::f32, tag::any);
-    const bool lstm = d.cell == ANBN_CELL_LSTM;
+    const bool lstm = cell->gates == 4;  // lstm and peephole
     const prop_kind pk = train ? prop_kind::forward_training : prop_kind::forward_inference;
     // Initial states are always given explicitly (zeros in training): oneDNN
     // 2.6's backward reads h_{-1} from src_iter, and garbage there corrupts dW_hh.
@@ -198,16 +202,17 @@ struct Ctx {
     lp.w_layer = memory(wl, eng, &p[off[l].wih]);
     lp.w_iter = memory(wi, eng, &p[off[l].whh]);
     lp.bias = memory(b, eng, bias_sum[l].data());
+    if (cell->peephole) lp.w_peep = memory(wp, eng, &p[off[l].pp]);
     memory::desc bwl, bwi, dwl, dwi, dbd, wsd;
     if (lstm) {
       lstm_forward::primitive_desc fpd(
-          lstm_forward::desc(pk, dir, src, it, it, wl, wi, b, dst, out_it, out_it), attr, eng);
+          lstm_forward::desc(pk, dir, src, it, it, wl, wi, wp, b, dst, out_it, out_it), attr, eng);
       lp.fwd = lstm_forward(fpd);
       wsd = fpd.workspace_desc(), fpad = fpd.scratchpad_desc();
       if (train) {
         lstm_backward::primitive_desc bpd(
-            lstm_backward::desc(prop_kind::backward, dir, src, it, it, wl_any, wi_any, b, dst, none, none, src, it,
-                                it, wl_any, wi_any, b, dst, none, none),
+            lstm_backward::desc(prop_kind::backward, dir, src, it, it, wl_any, wi_any, wp, b, dst, none, none, src, it,
+                                it, wl_any, wi_any, wp, b, dst, none, none),
             attr, eng, fpd);
         lp.bwd = lstm_backward(bpd);
         bpad = bpd.scratchpad_desc();
@@ -248,6 +253,7 @@ struct Ctx {
                    {DNNL_ARG_WEIGHTS_LAYER, lp.w_layer}, {DNNL_ARG_WEIGHTS_ITER, lp.w_iter},
                    {DNNL_ARG_BIAS, lp.bias},           {DNNL_ARG_DST_LAYER, lp.dst_layer}};
     if (lstm) lp.fwd_args[DNNL_ARG_SRC_ITER_C] = lp.c0;
+    if (cell->peephole) lp.fwd_args[DNNL_ARG_WEIGHTS_PEEPHOLE] = lp.w_peep;
     add_pad(P, lp.fwd_args, fpad, eng);
     if (!train) {
       lp.fwd_args[DNNL_ARG_DST_ITER] = lp.hT;
@@ -281,6 +287,10 @@ struct Ctx {
                    {DNNL_ARG_DIFF_WEIGHTS_LAYER, lp.dw_layer},   {DNNL_ARG_DIFF_WEIGHTS_ITER, lp.dw_iter},
                    {DNNL_ARG_DIFF_BIAS, lp.dbias}};
     if (lstm) lp.bwd_args[DNNL_ARG_SRC_ITER_C] = lp.c0, lp.bwd_args[DNNL_ARG_DIFF_SRC_ITER_C] = lp.dc0;
+    if (cell->peephole) {
+      lp.dw_peep = unbound(wp);
+      lp.bwd_args[DNNL_ARG_WEIGHTS_PEEPHOLE] = lp.w_peep, lp.bwd_args[DNNL_ARG_DIFF_WEIGHTS_PEEPHOLE] = lp.dw_peep;
+    }
     add_pad(P, lp.bwd_args, bpad, eng);
   }
 
@@ -324,7 +334,7 @@ struct Ctx {
       fbind(lp.dh0, s.dh0), fbind(lp.dc0, s.dc0);
       bind(lp.ws, s.ws);
       if (lp.reorder_w) bind(lp.bw_layer, s.bwl), bind(lp.bw_iter, s.bwi);
-      bind(lp.dw_layer, s.dwl), bind(lp.dw_iter, s.dwi), bind(lp.dbias, s.db);
+      bind(lp.dw_layer, s.dwl), bind(lp.dw_iter, s.dwi), bind(lp.dbias, s.db), bind(lp.dw_peep, s.dwp);
       if (lp.reorder_dw) bind(lp.dw_layer_user, s.dwlu), bind(lp.dw_iter_user, s.dwiu);
     }
     fbind(P.top_h, scratch[L - 1].dst);
@@ -452,8 +462,8 @@ struct Ctx {
         lp.r_wl.execute(strm, lp.r_wl_args);
         lp.r_wi.execute(strm, lp.r_wi_args);
       }
-      for (memory *mem : {&lp.dw_layer, &lp.dw_iter, &lp.dbias})  // zero, whether it accumulates or not
-        std::memset(mem->get_data_handle(), 0, mem->get_desc().get_size());
+      for (memory *mem : {&lp.dw_layer, &lp.dw_iter, &lp.dbias, &lp.dw_peep})  // zero, whether it accumulates or not
+        if (*mem) std::memset(mem->get_data_handle(), 0, mem->get_desc().get_size());
       lp.bwd.execute(strm, lp.bwd_args);
       if (lp.reorder_dw) {
         lp.r_dwl.execute(strm, lp.r_dwl_args);
@@ -463,6 +473,7 @@ struct Ctx {
       const LayerOff &lo = off[l];
       std::memcpy(&grad[lo.wih], lp.dw_layer_user.get_data_handle(), size_t(G) * H * lo.in * sizeof(float));
       std::memcpy(&grad[lo.whh], lp.dw_iter_user.get_data_handle(), size_t(G) * H * H * sizeof(float));
+      if (cell->peephole) std::memcpy(&grad[lo.pp], data(lp.dw_peep), size_t(cell->peephole) * H * sizeof(float));
       const float *db = data(lp.dbias);
       for (int g = 0; g < G; ++g)
         for (int h = 0; h < H; ++h) {
@@ -502,44 +513,43 @@ struct Ctx {
     if (out.cell || out.gates) cell_and_gates(P, B, T, h0, c0, out);
   }
 
-  // Cell states and gates: oneDNN does not expose them, so a plain per-step
-  // pass over the same weights, fed the primitive's own inputs and h_{t-1}.
+  // Cell states and gates: oneDNN does not expose them, so the cell's own
+  // step (cell.hpp) over the same weights, the B sequences as lanes, fed the
+  // primitive's inputs and its h_{t-1}.
+  struct StdMath {
+    static double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+    static double tanh(double x) { return std::tanh(x); }
+  };
   void cell_and_gates(Plan &P, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out) {
     const int GH = G * H;
-    std::vector<double> a(GH), c(H);
+    const size_t nb = size_t(B), HB = size_t(H) * nb;
+    std::vector<double> ai(GH * nb), ah(GH * nb), hp(HB), h(HB), c(HB), act(GH * nb), aux(HB);  // (rows, B)
     for (int l = 0; l < L; ++l) {
       const LayerOff &lo = off[l];
-      const float *X = data(P.layers[l].src_layer), *Hs = data(P.layers[l].dst_layer);
-      for (int b = 0; b < B; ++b) {
-        for (int h = 0; h < H; ++h) c[h] = c0 ? c0[(size_t(l) * B + b) * H + h] : 0.0;
-        for (int t = 0; t < T; ++t) {
-          const size_t row = size_t(t) * B + b, bt = size_t(b) * T + t;
-          const float *xt = X + row * lo.in;
-          const float *hp = t ? Hs + (row - B) * H : (h0 ? h0 + (size_t(l) * B + b) * H : nullptr);
-          for (int g = 0; g < G; ++g)  // oneDNN gate order: for the GRU, r (g = 1) comes before n (g = 2)
-            for (int h = 0; h < H; ++h) {
-              const int tg = perm[g];
-              double si = p[lo.bih + size_t(tg) * H + h], sh = p[lo.bhh + size_t(tg) * H + h];
-              for (int i = 0; i < lo.in; ++i) si += double(p[lo.wih + (size_t(i) * G + g) * H + h]) * xt[i];
-              if (hp)
-                for (int i = 0; i < H; ++i) sh += double(p[lo.whh + (size_t(i) * G + g) * H + h]) * hp[i];
-              if (d.cell == ANBN_CELL_GRU && tg == 2) a[2 * H + h] = std::tanh(si + sh / (1.0 + std::exp(-a[h])));
-              else a[size_t(tg) * H + h] = si + sh;  // pre-activation, PyTorch gate order
-            }
-          float *gout = out.gates ? out.gates + (bt * L + l) * GH : nullptr;
-          for (int h = 0; h < H; ++h) {
-            if (d.cell == ANBN_CELL_LSTM) {
-              const double ig = 1 / (1 + std::exp(-a[h])), fg = 1 / (1 + std::exp(-a[H + h]));
-              const double gg = std::tanh(a[2 * H + h]), og = 1 / (1 + std::exp(-a[3 * H + h]));
-              c[h] = fg * c[h] + ig * gg;
-              if (out.cell) out.cell[(bt * L + l) * H + h] = float(c[h]);
-              if (gout) gout[h] = float(ig), gout[H + h] = float(fg), gout[2 * H + h] = float(gg), gout[3 * H + h] = float(og);
-            } else if (gout) {  // GRU: r, z, n
-              gout[h] = float(1 / (1 + std::exp(-a[h])));
-              gout[H + h] = float(1 / (1 + std::exp(-a[H + h])));
-              gout[2 * H + h] = float(a[2 * H + h]);
+      const float *X = data(P.layers[l].src_layer), *Hs = data(P.layers[l].dst_layer);  // (T, B, in), (T, B, H)
+      auto state0 = [&](const float *s, size_t j, size_t b) { return s ? double(s[(size_t(l) * nb + b) * H + j]) : 0.0; };
+      for (size_t j = 0; j < size_t(H); ++j)
+        for (size_t b = 0; b < nb; ++b) c[j * nb + b] = state0(c0, j, b);
+      for (int t = 0; t < T; ++t) {
+        for (size_t j = 0; j < size_t(H); ++j)
+          for (size_t b = 0; b < nb; ++b) hp[j * nb + b] = t ? Hs[((size_t(t) - 1) * nb + b) * H + j] : state0(h0, j, b);
+        for (int g = 0; g < G; ++g)  // oneDNN gate g is PyTorch's perm[g] (GRU: r and z swap)
+          for (int k = 0; k < H; ++k) {
+            const size_t row = size_t(perm[g]) * H + k;
+            for (size_t b = 0; b < nb; ++b) {
+              const float *xt = X + (size_t(t) * nb + b) * lo.in;
+              double si = p[lo.bih + row], sh = p[lo.bhh + row];
+              for (int i = 0; i < lo.in; ++i) si += double(p[lo.wih + (size_t(i) * G + g) * H + k]) * xt[i];
+              for (int i = 0; i < H; ++i) sh += double(p[lo.whh + (size_t(i) * G + g) * H + k]) * hp[i * nb + b];
+              ai[row * nb + b] = si, ah[row * nb + b] = sh;
             }
           }
+        anbn_cells::step_forward<StdMath>(*cell, H, nb, ai.data(), ah.data(), &p[lo.pp], hp.data(), c.data(), h.data(),
+                                          c.data(), act.data(), aux.data());
+        for (size_t b = 0; b < nb; ++b) {
+          const size_t at = (b * T + size_t(t)) * L + size_t(l);
+          for (int k = 0; k < H && out.cell; ++k) out.cell[at * H + k] = float(c[k * nb + b]);
+          for (int g = 0; g < GH && out.gates; ++g) out.gates[at * GH + g] = float(act[g * nb + b]);
         }
       }
     }

@@ -1,7 +1,8 @@
 // The libtorch backend plugin (libanbn-torch.so): backends "torch-cpu" and
 // "torch-cuda", built with libtorch's C++ frontend — torch::nn::Embedding,
 // RNN (tanh) / LSTM / GRU, Linear, log_softmax, autograd and
-// torch::optim::Adam, whose update is DESIGN.md §2's:
+// torch::optim::Adam; the peephole LSTM (which torch::nn lacks) is `step`
+// below in torch ops, unrolled over time.  Adam's update is DESIGN.md §2's:
 //   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //   p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
 // The modules are registered as "embedding", "rnn", "fc", so the module's
@@ -36,7 +37,9 @@ struct Ctx {
   torch::nn::RNN rnn{nullptr};
   torch::nn::LSTM lstm{nullptr};
   torch::nn::GRU gru{nullptr};
+  std::shared_ptr<torch::nn::Module> unrolled;  // the peephole cell's tensors, stepped by `step`
   torch::nn::Linear fc{nullptr};
+  const anbn_cells::Def *cell = nullptr;
   std::vector<torch::Tensor> params;  // canonical order
   std::vector<size_t> numel;
   size_t total = 0;
@@ -45,10 +48,21 @@ struct Ctx {
 
   void init(const anbn_backend_desc &desc, torch::Device device) {
     d = desc, dev = device;
-    G = d.cell == ANBN_CELL_LSTM ? 4 : d.cell == ANBN_CELL_GRU ? 3 : 1;
+    cell = anbn_cells::find(d.cell);
+    G = cell->gates;
     H = d.hidden, L = d.layers, O = d.output;
     emb = root->register_module("embedding", torch::nn::Embedding(d.vocab, d.embed));
-    if (d.cell == ANBN_CELL_LSTM)
+    if (cell->peephole) {  // canonical order: per layer W_ih, W_hh, b_ih, b_hh, P (values come from the core)
+      unrolled = root->register_module("rnn", std::make_shared<torch::nn::Module>());
+      for (int l = 0; l < L; ++l) {
+        const std::string s = std::to_string(l);
+        unrolled->register_parameter("weight_ih_l" + s, torch::zeros({G * H, l ? H : d.embed}));
+        unrolled->register_parameter("weight_hh_l" + s, torch::zeros({G * H, H}));
+        unrolled->register_parameter("bias_ih_l" + s, torch::zeros({G * H}));
+        unrolled->register_parameter("bias_hh_l" + s, torch::zeros({G * H}));
+        unrolled->register_parameter("weight_peephole_l" + s, torch::zeros({cell->peephole, H}));
+      }
+    } else if (d.cell == ANBN_CELL_LSTM)
       lstm = root->register_module("rnn", torch::nn::LSTM(torch::nn::LSTMOptions(d.embed, H).num_layers(L).batch_first(true)));
     else if (d.cell == ANBN_CELL_GRU)
       gru = root->register_module("rnn", torch::nn::GRU(torch::nn::GRUOptions(d.embed, H).num_layers(L).batch_first(true)));
@@ -75,6 +89,12 @@ struct Ctx {
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> run(const torch::Tensor &x, const torch::Tensor &h0,
                                                               const torch::Tensor &c0) {
     auto e = emb->forward(x);
+    if (unrolled) {
+      const Pass P = pass(e, h0, c0, torch::kFloat32, false);
+      std::vector<torch::Tensor> hn, cn;
+      for (int l = 0; l < L; ++l) hn.push_back(P.h[l].select(1, -1)), cn.push_back(P.c[l].select(1, -1));
+      return {P.h[L - 1], torch::stack(hn), torch::stack(cn)};
+    }
     if (lstm) {
       auto out = h0.defined() ? lstm->forward(e, std::make_tuple(h0, c0)) : lstm->forward(e);
       return {std::get<0>(out), std::get<0>(std::get<1>(out)), std::get<1>(std::get<1>(out))};
@@ -209,7 +229,7 @@ struct Ctx {
       h0t = (h0 ? torch::from_blob(const_cast<float *>(h0), {L, B, H}, torch::kFloat32).clone() : z).to(dev);
       c0t = (c0 ? torch::from_blob(const_cast<float *>(c0), {L, B, H}, torch::kFloat32).clone() : z).to(dev);
     }
-    auto [top, hn, cn] = run(xt, h0t, lstm ? c0t : torch::Tensor());
+    auto [top, hn, cn] = run(xt, h0t, cell->cell_state ? c0t : torch::Tensor());
     if (out.log_probs) {
       auto lp = torch::log_softmax(fc->forward(top), -1).to(torch::kCPU).contiguous();  // (B, T, O)
       std::memcpy(out.log_probs, lp.data_ptr<float>(), size_t(B) * T * O * sizeof(float));
@@ -226,58 +246,74 @@ struct Ctx {
       }
       return;
     }
-    step_pass(xt, h0t, c0t, B, T, out);
+    step_pass(xt, h0t, c0t, out);
   }
 
-  void step_pass(const torch::Tensor &xt, const torch::Tensor &h0t, const torch::Tensor &c0t, int B, int T,
-                 const anbn_forward_out &out) {
-    auto f64 = torch::TensorOptions().dtype(torch::kFloat64).device(torch::kCPU);
-    auto x = emb->forward(xt).to(f64);  // (B, T, E)
-    std::vector<torch::Tensor> hs(L), cs(L), gs(L);
+  // One step of the cell in torch ops (autograd follows them): xi, hh (B, G*H)
+  // pre-activations W_ih x + b_ih and W_hh h' + b_hh, h and c (B, H), P (3, H)
+  // the peephole weights (undefined if none).  Returns h, c and the gates.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> step(const torch::Tensor &xi, const torch::Tensor &hh,
+                                                                 const torch::Tensor &h, const torch::Tensor &c,
+                                                                 const torch::Tensor &P) const {
+    if (cell->id == ANBN_CELL_RNN_TANH) return {torch::tanh(xi + hh), c, torch::Tensor()};
+    if (cell->id == ANBN_CELL_GRU) {
+      auto ai = xi.chunk(3, 1), ah = hh.chunk(3, 1);
+      auto r = torch::sigmoid(ai[0] + ah[0]), z = torch::sigmoid(ai[1] + ah[1]);
+      auto n = torch::tanh(ai[2] + r * ah[2]);
+      return {(1 - z) * n + z * h, c, torch::cat({r, z, n}, 1)};
+    }
+    auto a = (xi + hh).chunk(4, 1);  // LSTM rows i, f, g, o; peepholes on c' (i, f) and on c (o)
+    auto i = torch::sigmoid(P.defined() ? a[0] + P[0] * c : a[0]), f = torch::sigmoid(P.defined() ? a[1] + P[1] * c : a[1]);
+    auto g = torch::tanh(a[2]);
+    auto c2 = f * c + i * g;
+    auto o = torch::sigmoid(P.defined() ? a[3] + P[2] * c2 : a[3]);
+    return {o * torch::tanh(c2), c2, torch::cat({i, f, g, o}, 1)};
+  }
+
+  // The recurrence unrolled step by step over every layer of embedded inputs
+  // x (B, T, E), in dtype dt: per layer h and c (B, T, H) and, if asked, the
+  // gates (B, T, G*H).  The peephole cell's forward, and every cell's probes
+  // (torch's modules return the top layer's outputs and final states only).
+  struct Pass {
+    std::vector<torch::Tensor> h, c, g;
+  };
+  Pass pass(torch::Tensor x, const torch::Tensor &h0t, const torch::Tensor &c0t, torch::Dtype dt, bool gates) {
+    auto opt = torch::TensorOptions().dtype(dt).device(x.device());
+    auto params = root->named_parameters();
+    const int B = int(x.size(0)), T = int(x.size(1));
+    x = x.to(dt);
+    Pass out{std::vector<torch::Tensor>(L), std::vector<torch::Tensor>(L), std::vector<torch::Tensor>(L)};
     for (int l = 0; l < L; ++l) {
       const std::string s = std::to_string(l);
-      auto W_ih = root->named_parameters()["rnn.weight_ih_l" + s].to(f64);
-      auto W_hh = root->named_parameters()["rnn.weight_hh_l" + s].to(f64);
-      auto b_ih = root->named_parameters()["rnn.bias_ih_l" + s].to(f64);
-      auto b_hh = root->named_parameters()["rnn.bias_hh_l" + s].to(f64);
-      auto h = h0t.defined() ? h0t[l].to(f64) : torch::zeros({B, H}, f64);
-      auto c = c0t.defined() && lstm ? c0t[l].to(f64) : torch::zeros({B, H}, f64);
+      auto W_ih = params["rnn.weight_ih_l" + s].to(dt), W_hh = params["rnn.weight_hh_l" + s].to(dt);
+      auto b_ih = params["rnn.bias_ih_l" + s].to(dt), b_hh = params["rnn.bias_hh_l" + s].to(dt);
+      auto P = cell->peephole ? params["rnn.weight_peephole_l" + s].to(dt) : torch::Tensor();
+      auto h = h0t.defined() ? h0t[l].to(dt) : torch::zeros({B, H}, opt);
+      auto c = c0t.defined() && cell->cell_state ? c0t[l].to(dt) : torch::zeros({B, H}, opt);
       std::vector<torch::Tensor> H_t, C_t, G_t;
       for (int t = 0; t < T; ++t) {
-        auto xi = torch::addmm(b_ih, x.select(1, t), W_ih.t());  // (B, G*H)
-        auto hh = torch::addmm(b_hh, h, W_hh.t());
         torch::Tensor g;
-        if (lstm) {
-          auto a = (xi + hh).chunk(4, 1);
-          auto i = torch::sigmoid(a[0]), f = torch::sigmoid(a[1]), gg = torch::tanh(a[2]), o = torch::sigmoid(a[3]);
-          c = f * c + i * gg;
-          h = o * torch::tanh(c);
-          g = torch::cat({i, f, gg, o}, 1);
-        } else if (gru) {
-          auto ai = xi.chunk(3, 1), ah = hh.chunk(3, 1);
-          auto r = torch::sigmoid(ai[0] + ah[0]), z = torch::sigmoid(ai[1] + ah[1]);
-          auto n = torch::tanh(ai[2] + r * ah[2]);
-          h = (1 - z) * n + z * h;
-          g = torch::cat({r, z, n}, 1);
-        } else {
-          h = torch::tanh(xi + hh);
-        }
+        std::tie(h, c, g) = step(torch::addmm(b_ih, x.select(1, t), W_ih.t()), torch::addmm(b_hh, h, W_hh.t()), h, c, P);
         H_t.push_back(h), C_t.push_back(c);
-        if (g.defined()) G_t.push_back(g);
+        if (gates && g.defined()) G_t.push_back(g);
       }
-      hs[l] = torch::stack(H_t, 1);  // (B, T, H)
-      cs[l] = torch::stack(C_t, 1);
-      if (!G_t.empty()) gs[l] = torch::stack(G_t, 1);
-      x = hs[l];
+      out.h[l] = torch::stack(H_t, 1);
+      out.c[l] = torch::stack(C_t, 1);
+      if (!G_t.empty()) out.g[l] = torch::stack(G_t, 1);
+      x = out.h[l];
     }
-    auto put = [&](std::vector<torch::Tensor> &v, float *dst) {
-      auto all = torch::stack(v, 2).to(torch::kFloat32).contiguous();  // (B, T, L, C)
+    return out;
+  }
+
+  void step_pass(const torch::Tensor &xt, const torch::Tensor &h0t, const torch::Tensor &c0t, const anbn_forward_out &out) {
+    const Pass P = pass(emb->forward(xt), h0t, c0t, torch::kFloat64, out.gates != nullptr);
+    auto put = [&](const std::vector<torch::Tensor> &v, float *dst) {
+      auto all = torch::stack(v, 2).to(torch::kCPU, torch::kFloat32).contiguous();  // (B, T, L, C)
       std::memcpy(dst, all.data_ptr<float>(), size_t(all.numel()) * sizeof(float));
     };
-    if (out.hidden) put(hs, out.hidden);
-    if (out.cell) put(cs, out.cell);
-    if (out.gates && !gs[0].defined()) return;
-    if (out.gates) put(gs, out.gates);
+    if (out.hidden) put(P.h, out.hidden);
+    if (out.cell) put(P.c, out.cell);
+    if (out.gates && P.g[0].defined()) put(P.g, out.gates);
   }
 };
 

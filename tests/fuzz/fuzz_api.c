@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int i = 0; i < 2; ++i) {
     anbn_config c;
     anbn_config_init(&c);
-    c.backend = "ref", c.cell = (anbn_cell)(u8(&in) % 3), c.hidden = 1 + (int32_t)u8(&in) % 3, c.layers = 1 + i;
+    c.backend = "ref", c.cell = (anbn_cell)(u8(&in) % 4), c.hidden = 1 + (int32_t)u8(&in) % 3, c.layers = 1 + i;
     if (anbn_create(&c, &models[i]) != ANBN_OK) abort();
   }
   anbn_corpus *corpus = NULL;

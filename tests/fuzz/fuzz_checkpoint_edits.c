@@ -3,11 +3,11 @@
  * header length changed, the file cut, data bytes flipped), then loaded. */
 #include "fuzz_util.h"
 
-static char *g_ckpt[3];
-static size_t g_len[3];
+static char *g_ckpt[4];
+static size_t g_len[4];
 
 static void make_seeds(void) {
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < 4; ++c) {  /* every cell: rnn_tanh, lstm, gru, peephole */
     anbn_config cfg;
     anbn_config_init(&cfg);
     cfg.backend = "ref", cfg.cell = (anbn_cell)c, cfg.layers = 1 + c % 2, cfg.hidden = 2 + c;
@@ -26,7 +26,7 @@ static const char *const kValues[] = {"0", "-1", "1", "2", "4096", "8192", "2147
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!g_ckpt[0]) make_seeds();
   if (size < 1) return 0;
-  const int c = data[0] % 3;
+  const int c = data[0] % 4;
   char *buf = malloc(g_len[c] + 4096);
   size_t len = g_len[c];
   memcpy(buf, g_ckpt[c], len);

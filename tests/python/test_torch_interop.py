@@ -52,7 +52,8 @@ def corpus(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 1), ("gru", 1), ("lstm", 2)])
+@pytest.mark.parametrize("cell,layers", [("rnn", 1), ("lstm", 1), ("gru", 1), ("lstm", 2), ("peephole", 1),
+                                         ("peephole", 2)])
 def test_forward_matches_pytorch(tmp_path, cell, layers):
     ckpt = tmp_path / "init.safetensors"
     anbn("train", "--cell", cell, "--layers", layers, "--epochs", 0, "--seed", 3, "--save", ckpt)
@@ -69,7 +70,7 @@ def test_forward_matches_pytorch(tmp_path, cell, layers):
     assert worst <= FORWARD_TOL
 
 
-@pytest.mark.parametrize("cell,clip", [("rnn", None), ("lstm", None), ("gru", None), ("lstm", 0.05)])
+@pytest.mark.parametrize("cell,clip", [("rnn", None), ("lstm", None), ("gru", None), ("lstm", 0.05), ("peephole", None)])
 def test_one_epoch_matches_pytorch(tmp_path, corpus, cell, clip):
     init, after = tmp_path / "init.safetensors", tmp_path / "after.safetensors"
     anbn("train", "--cell", cell, "--epochs", 0, "--seed", 5, "--save", init)
@@ -97,16 +98,18 @@ def test_one_epoch_matches_pytorch(tmp_path, corpus, cell, clip):
     assert int(meta["optimizer.step"]) == 2000 == int(state[0]["step"])
 
 
-def test_pytorch_state_dict_loads_into_anbn(tmp_path):
-    """A plain state_dict saved by PyTorch is a valid anbn checkpoint."""
+@pytest.mark.parametrize("cell", ["lstm", "peephole"])
+def test_pytorch_state_dict_loads_into_anbn(tmp_path, cell):
+    """A plain state_dict saved by PyTorch is a valid anbn checkpoint (the
+    peephole cell known by its weight_peephole tensors)."""
     torch.manual_seed(0)
-    model = SeedModel("lstm")
+    model = SeedModel(cell)
     path = tmp_path / "torch.safetensors"
     safetensors_torch.save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
     seq = [3, 0, 0, 0, 1, 1, 1, 2]
     out = json.loads(anbn("probe", "--model", path, "--sequence", " ".join(map(str, seq)), "--json"))
     worst = (torch.tensor(out["log_probs"]).double() - log_probs(model, seq).double()).abs().max().item()
-    print(f"\n[torch -> anbn] worst forward diff = {worst:.3e}")
+    print(f"\n[torch -> anbn {cell}] worst forward diff = {worst:.3e}")
     assert worst <= FORWARD_TOL
 
 
