@@ -196,8 +196,19 @@ anbn_status anbn_probe(anbn_model *m, const int32_t *tokens, size_t len, const a
     ANBN_CHECK_ARG(!b->cell || b->cell_count >= need_h, "cell holds %zu floats, need %zu", b->cell_count, need_h);
     ANBN_CHECK_ARG(!b->gates || m->shape.gates() > 1, "a rnn_tanh has no gates");
     ANBN_CHECK_ARG(!b->gates || b->gates_count >= need_g, "gates holds %zu floats, need %zu", b->gates_count, need_g);
-    anbn_forward_out out{b->log_probs, b->hidden, b->cell, b->gates};
+    ANBN_CHECK_ARG(!b->argmax || b->argmax_count >= len, "argmax holds %zu ints, need %zu", b->argmax_count, len);
+    ANBN_CHECK_ARG(!b->deterministic || b->deterministic_count >= len, "deterministic holds %zu ints, need %zu",
+                   b->deterministic_count, len);
+    std::vector<float> own_lp(b->argmax && !b->log_probs ? need_lp : 0);  // argmax needs the log-probs
+    float *lp = b->log_probs ? b->log_probs : own_lp.data();
+    anbn_forward_out out{b->log_probs || b->argmax ? lp : nullptr, b->hidden, b->cell, b->gates};
     forward(m, tokens, 1, int32_t(len), nullptr, nullptr, out);
+    const int O = m->shape.output;
+    const size_t f = first_letter_change(tokens, len);  // inputs 1..f-1 leave the next symbol open
+    for (size_t t = 0; t < len; ++t) {
+      if (b->argmax) b->argmax[t] = argmax(lp + t * size_t(O), O);
+      if (b->deterministic) b->deterministic[t] = t == 0 || t >= f;
+    }
     return ANBN_OK;
   });
 }

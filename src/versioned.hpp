@@ -17,14 +17,16 @@ namespace anbn {
 template <class T> struct FirstSize { static constexpr size_t value = sizeof(T); };
 template <> struct FirstSize<anbn_config> { static constexpr size_t value = offsetof(anbn_config, clip_norm); };
 template <> struct FirstSize<anbn_backend_info_v2> { static constexpr size_t value = sizeof(anbn_backend_info_v2); };
+template <> struct FirstSize<anbn_probe_buffers> { static constexpr size_t value = offsetof(anbn_probe_buffers, argmax); };
 
 // Sizes as 0.2 laid them out: what the *_init calls without a size fill, and
 // what an output struct without a valid struct_size receives.
 template <class T> struct Size02 { static constexpr size_t value = sizeof(T); };
 template <> struct Size02<anbn_backend_info_v2> { static constexpr size_t value = 0; };  // new in 0.3
 template <> struct Size02<anbn_model_info> { static constexpr size_t value = offsetof(anbn_model_info, backend_reason); };
+template <> struct Size02<anbn_probe_buffers> { static constexpr size_t value = offsetof(anbn_probe_buffers, argmax); };
 static_assert(sizeof(anbn_config) == 88 && sizeof(anbn_model_info) == 96 && sizeof(anbn_epoch_stats) == 48 &&
-                  sizeof(anbn_eval_stats) == 64 && sizeof(anbn_probe_buffers) == 72 &&
+                  sizeof(anbn_eval_stats) == 64 && sizeof(anbn_probe_buffers) == 104 &&
                   sizeof(anbn_capacity_result) == 24 && sizeof(anbn_generate_config) == 40 &&
                   sizeof(anbn_corpus_config) == 80,
               "a public struct grew: give its Size02 its 0.2 size and document the new fields' defaults");

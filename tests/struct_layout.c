@@ -40,7 +40,8 @@ int main(void) {
   BEGIN(anbn_probe_buffers); F(anbn_probe_buffers, struct_size); F(anbn_probe_buffers, log_probs);
   F(anbn_probe_buffers, log_probs_count); F(anbn_probe_buffers, hidden); F(anbn_probe_buffers, hidden_count);
   F(anbn_probe_buffers, cell); F(anbn_probe_buffers, cell_count); F(anbn_probe_buffers, gates);
-  F(anbn_probe_buffers, gates_count); END();
+  F(anbn_probe_buffers, gates_count); F(anbn_probe_buffers, argmax); F(anbn_probe_buffers, argmax_count);
+  F(anbn_probe_buffers, deterministic); F(anbn_probe_buffers, deterministic_count); END();
   BEGIN(anbn_capacity_row); F(anbn_capacity_row, n); F(anbn_capacity_row, errors);
   F(anbn_capacity_row, deterministic_errors); F(anbn_capacity_row, positions); END();
   BEGIN(anbn_capacity_row_v2); F(anbn_capacity_row_v2, n); F(anbn_capacity_row_v2, errors);

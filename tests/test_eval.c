@@ -84,10 +84,11 @@ static void test_counter_spot_checks(void **state) {
 }
 
 /* The scan's per-n rows equal what a probe of each whole sequence gives,
- * scored position by position with anbn_language_deterministic. */
+ * scored position by position with anbn_language_deterministic; and the
+ * probe's own argmax and deterministic mask are those. */
 static void test_rows_match_probe(void **state) {
   (void)state;
-  for (int cell = 0; cell < 3; ++cell) {
+  for (int cell = 0; cell < 4; ++cell) {
     anbn_model *m = test_model((anbn_cell)cell, 3, 2, 11 + (uint64_t)cell);
     enum { N = 70 }; /* more than one batch of the scan */
     anbn_capacity_row_v2 rows[N];
@@ -99,9 +100,11 @@ static void test_rows_match_probe(void **state) {
       size_t len;
       assert_anbn_ok(anbn_language_sequence(ANBN_LANG_ANBN, n, seq, 2 * N + 2, &len));
       float lp[(2 * N + 1) * 3];
+      int32_t best_at[2 * N + 1], det_at[2 * N + 1];
       anbn_probe_buffers b;
       anbn_probe_buffers_init(&b);
       b.log_probs = lp, b.log_probs_count = (2 * N + 1) * 3;
+      b.argmax = best_at, b.argmax_count = 2 * N + 1, b.deterministic = det_at, b.deterministic_count = 2 * N + 1;
       assert_anbn_ok(anbn_probe(m, seq, len - 1, &b));
       int errors = 0, det_errors = 0;
       double min_prob = 1.0;
@@ -111,6 +114,8 @@ static void test_rows_match_probe(void **state) {
         for (int o = 1; o < 3; ++o) best = row[o] > row[best] ? o : best;
         int det;
         assert_anbn_ok(anbn_language_deterministic(ANBN_LANG_ANBN, seq, len, t, &det));
+        assert_int_equal(best_at[t], best); /* the probe's own analysis agrees */
+        assert_int_equal(det_at[t], det);
         errors += best != seq[t + 1];
         if (det) {
           det_errors += best != seq[t + 1];

@@ -104,6 +104,19 @@ static void test_inits_know_the_callers_size(void **state) {
   anbn_probe_buffers b;
   anbn_probe_buffers_init(&b);
   assert_int_equal(b.struct_size, sizeof b);
+  /* a 0.2 caller's probe buffers (72 bytes, no argmax): accepted, and the
+   * bytes past them never read */
+  memset(buf, 0xA5, sizeof buf);
+  anbn_probe_buffers *old = (anbn_probe_buffers *)buf;
+  anbn_probe_buffers_init_v2(old, 72);
+  assert_int_equal(old->struct_size, 72);
+  assert_guard(buf + 72, sizeof buf - 72);
+  float lp[2 * 3];
+  old->log_probs = lp, old->log_probs_count = 6;
+  anbn_model *m = test_model(ANBN_CELL_RNN_TANH, 2, 1, 1);
+  const int32_t seq[] = {3, 0};
+  assert_anbn_ok(anbn_probe(m, seq, 2, old));
+  anbn_destroy(m);
 }
 
 /* Outputs: the caller's struct_size bytes; unset (0.2 callers) = 0.2 layout. */

@@ -206,27 +206,21 @@ std::string tokens_string(const std::vector<int32_t> &t, const char *sep) {
 }
 
 ProbeRow probe_row(anbn_model *m, anbn_language lang, int32_t n) {
-  const anbn_model_info info = info_of(m);
   size_t len = 0;
   anbn_language_sequence(lang, n, nullptr, 0, &len);
   std::vector<int32_t> seq(len);
   check(anbn_language_sequence(lang, n, seq.data(), seq.size(), &len), "sequence");
-  std::vector<float> lp((len - 1) * size_t(info.output_size));
+  std::vector<int32_t> best(len - 1), det(len - 1);
   anbn_probe_buffers b;
   anbn_probe_buffers_init(&b);
-  b.log_probs = lp.data(), b.log_probs_count = lp.size();
+  b.argmax = best.data(), b.argmax_count = best.size();
+  b.deterministic = det.data(), b.deterministic_count = det.size();
   check(anbn_probe(m, seq.data(), len - 1, &b), "probe");
   ProbeRow r{n, "", "", 0, 0};
   for (size_t t = 0; t + 1 < len; ++t) {
-    const float *row = &lp[t * size_t(info.output_size)];
-    int best = 0;
-    for (int o = 1; o < info.output_size; ++o)
-      if (row[o] > row[best]) best = o;
-    r.output += std::to_string(best);
+    r.output += std::to_string(best[t]);
     r.target += std::to_string(seq[t + 1]);
-    int det = 0;
-    anbn_language_deterministic(lang, seq.data(), len, t, &det);
-    if (best != seq[t + 1]) r.diff += 1, r.det_errors += det;
+    if (best[t] != seq[t + 1]) r.diff += 1, r.det_errors += det[t];
   }
   return r;
 }

@@ -16,7 +16,6 @@ int cmd_diagnose(int argc, char **argv) {
   if (a.str("--model").empty()) throw Failure{"diagnose needs --model CKPT", 2};
   ModelPtr m;
   load_model(a.str("--model"), a.str("--backend"), m);
-  const anbn_model_info info = info_of(m.m);
   const int n = int(a.integer("--n", 1, 100000));
   size_t len = 0;
   check(anbn_diagnose(m.m, n, nullptr, 0, &len), "diagnose");

@@ -391,9 +391,15 @@ typedef struct anbn_probe_buffers {
   size_t struct_size;
   float *log_probs; size_t log_probs_count; /* (len, output_size) */
   float *hidden;    size_t hidden_count;    /* (len, layers, H) */
-  float *cell;      size_t cell_count;      /* (len, layers, H), LSTM only */
-  float *gates;     size_t gates_count;     /* (len, layers, G*H), LSTM and GRU:
-                                               activations i,f,g,o / r,z,n */
+  float *cell;      size_t cell_count;      /* (len, layers, H), cells with a cell state */
+  float *gates;     size_t gates_count;     /* (len, layers, G*H), all but rnn_tanh:
+                                               activations in anbn_cell_gate_rows order */
+  /* since 0.3: per input position t, the most probable next symbol (the first
+   * maximum, as torch.max) and 1 if the prefix tokens[0..t] fixes the next
+   * symbol (a deterministic position, DESIGN.md §1), else 0: the seed's probe
+   * table without a rescan.  Callers of 0.2's size never see them. */
+  int32_t *argmax;        size_t argmax_count;        /* (len) */
+  int32_t *deterministic; size_t deterministic_count; /* (len) */
 } anbn_probe_buffers;
 
 ANBN_API void anbn_probe_buffers_init(anbn_probe_buffers *buffers);

@@ -305,7 +305,9 @@ class Probe:
     """Per input step: log_probs (T, O); hidden and cell (T, layers, H);
     gates (T, layers, G*H) — activations in the rows gate_rows names, one
     letter per block of H (LSTM and peephole "ifgo", GRU "rzn").  cell is
-    None but for cells with a cell state, gates None for the tanh RNN."""
+    None but for cells with a cell state, gates None for the tanh RNN.
+    argmax (T,): the most probable next symbol; deterministic (T,): True
+    where the prefix fixes the next symbol (the core's rule)."""
     tokens: np.ndarray
     log_probs: np.ndarray
     hidden: np.ndarray
@@ -313,6 +315,8 @@ class Probe:
     gates: Optional[np.ndarray]
     cell_type: str
     gate_rows: str = ""
+    argmax: Optional[np.ndarray] = None
+    deterministic: Optional[np.ndarray] = None
 
 
 @dataclasses.dataclass
@@ -584,16 +588,19 @@ class Model(_Handle):
         c = np.zeros((T, L, H), np.float32) if i["has_cell_state"] else None
         g = np.zeros((T, L, G * H), np.float32) if G > 1 else None
         b = _lib.ProbeBuffers()
-        lib.anbn_probe_buffers_init(ctypes.byref(b))
+        lib.anbn_probe_buffers_init_v2(ctypes.byref(b), ctypes.sizeof(b))
         b.log_probs, b.log_probs_count = _fptr(lp), lp.size
         b.hidden, b.hidden_count = _fptr(h), h.size
         if c is not None:
             b.cell, b.cell_count = _fptr(c), c.size
         if g is not None:
             b.gates, b.gates_count = _fptr(g), g.size
+        best, det = np.zeros(T, np.int32), np.zeros(T, np.int32)
+        b.argmax, b.argmax_count = _iptr(best), T
+        b.deterministic, b.deterministic_count = _iptr(det), T
         _check(lib.anbn_probe(self._handle(), _iptr(t), T, ctypes.byref(b)))
         rows = lib.anbn_cell_gate_rows(self._cell_id).decode() if g is not None else ""
-        return Probe(t, lp, h, c, g, i["cell"], rows)
+        return Probe(t, lp, h, c, g, i["cell"], rows, best, det.astype(bool))
 
     def capacity(self, max_n: int = 1000) -> Capacity:
         """Tests n = 1..max_n at every deterministic position (the 0^n

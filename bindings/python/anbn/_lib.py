@@ -66,7 +66,8 @@ class EvalStats(ctypes.Structure):
 class ProbeBuffers(ctypes.Structure):
     _fields_ = [("struct_size", c_size), ("log_probs", c_float_p), ("log_probs_count", c_size),
                 ("hidden", c_float_p), ("hidden_count", c_size), ("cell", c_float_p), ("cell_count", c_size),
-                ("gates", c_float_p), ("gates_count", c_size)]
+                ("gates", c_float_p), ("gates_count", c_size), ("argmax", c_int32_p), ("argmax_count", c_size),
+                ("deterministic", c_int32_p), ("deterministic_count", c_size)]
 
 
 class CapacityRow(ctypes.Structure):
@@ -155,7 +156,7 @@ _sigs = {
     "anbn_state_get": (_st, [ctypes.c_void_p, c_float_p, c_size, c_float_p, c_size]),
     "anbn_state_destroy": (None, [ctypes.c_void_p]),
     "anbn_step": (_st, [ctypes.c_void_p, ctypes.c_void_p, c_int32, c_float_p]),
-    "anbn_probe_buffers_init": (None, [P(ProbeBuffers)]),
+    "anbn_probe_buffers_init_v2": (None, [P(ProbeBuffers), c_size]),  # the plain symbol fills 0.2's layout
     "anbn_probe": (_st, [ctypes.c_void_p, c_int32_p, c_size, P(ProbeBuffers)]),
     "anbn_capacity": (_st, [ctypes.c_void_p, c_int32, P(CapacityResult), P(CapacityRow), c_size]),
     "anbn_capacity_v2": (_st, [ctypes.c_void_p, c_int32, P(CapacityResult), P(CapacityRowV2), c_size]),

@@ -186,6 +186,13 @@ def test_probe_shapes_and_step(lstm):
     with anbn.Model(cell="gru") as gru:
         q = gru.probe(SEQ)
         assert q.cell is None and q.gates.shape == (6, 1, 6)
+    with anbn.Model(cell="peephole", layers=2) as peephole:
+        q = peephole.probe(SEQ)
+        assert q.cell.shape == (6, 2, 2) and q.gates.shape == (6, 2, 8) and q.gate_rows == "ifgo"
+        assert peephole.cell == "peephole" and "lstm.weight_peephole_l1" in peephole.parameters()
+    # the core's analysis: the argmax of each row, and the deterministic positions of 0^2 1^2
+    assert (p.argmax == p.log_probs.argmax(axis=1)).all()
+    assert p.deterministic.tolist() == [True, False, False, True, True, True]
 
 
 def test_capacity_generate(lstm):
