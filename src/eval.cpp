@@ -348,42 +348,73 @@ anbn_status anbn_generate(anbn_model *m, const anbn_generate_config *config, anb
     ModelLock lock(m);
     const int O = m->shape.output;
     const int32_t k = m->alphabet;
-    const bool lstm = m->shape.def().cell_state;  // has c
-    Rng rng(cfg->seed);
     auto c = std::make_unique<anbn_corpus>();
     c->alphabet = k;
     size_t valid = 0;
-    const size_t LH = size_t(m->shape.layers) * size_t(m->shape.hidden);
-    std::vector<float> h(LH), cc(LH), h2(LH), c2(LH), lp(static_cast<size_t>(O));
-    std::vector<int32_t> seq;
+    // The samples run as lanes, a chunk at a time: one forward per step for
+    // every unfinished sample of the chunk.  Sample i draws from its own
+    // stream (the seed's generator jumped i times), so it does not depend on
+    // count or on the chunking.
+    constexpr size_t kChunk = 1024;
+    Rng stream(cfg->seed);
+    std::vector<Rng> rngs;
+    std::vector<std::vector<int32_t>> seqs;
+    std::vector<size_t> live;  // the chunk's unfinished samples, one lane each
+    const size_t L = size_t(m->shape.layers), H = size_t(m->shape.hidden);
+    const bool with_c = m->shape.def().cell_state;
+    std::vector<float> h, cs, h2, c2, lp;  // states (layers, B, H); outputs (B, 1, layers, H), (B, O)
+    std::vector<int32_t> tok;
     std::vector<double> w(static_cast<size_t>(O));
-    for (size_t i = 0; i < cfg->count; ++i) {
-      std::fill(h.begin(), h.end(), 0.f), std::fill(cc.begin(), cc.end(), 0.f);
-      seq.assign(1, k + 1);
-      while (seq.size() < cfg->max_len) {
-        int32_t tok = seq.back();
-        anbn_forward_out fo{lp.data(), h2.data(), lstm ? c2.data() : nullptr, nullptr};
-        forward(m, &tok, 1, 1, h.data(), lstm ? cc.data() : nullptr, fo);
-        h.swap(h2), cc.swap(c2);
-        int32_t next;
-        if (cfg->temperature == 0.f) {
-          next = argmax(lp.data(), O);
-        } else {  // p_o ∝ exp(logp_o / T), drawn by inverse CDF on one uniform
-          double mx = -INFINITY, total = 0;
-          for (int o = 0; o < O; ++o) mx = std::max(mx, double(lp[o]) / cfg->temperature);
-          for (int o = 0; o < O; ++o) total += (w[o] = std::exp(double(lp[o]) / cfg->temperature - mx));
-          double u = rng.uniform() * total;
-          next = O - 1;
-          for (int o = 0; o < O; ++o) {
-            if (u < w[o]) { next = o; break; }
-            u -= w[o];
+    for (size_t first = 0; first < cfg->count; first += kChunk) {
+      const size_t n = std::min(kChunk, cfg->count - first);
+      rngs.clear(), seqs.assign(n, std::vector<int32_t>(1, k + 1)), live.resize(n);
+      for (size_t i = 0; i < n; ++i) rngs.push_back(stream), stream.jump(), live[i] = i;
+      h.assign(L * n * H, 0.f), cs.assign(h.size(), 0.f);
+      while (!live.empty()) {
+        const size_t B = live.size();
+        tok.resize(B), h2.resize(B * L * H), c2.resize(h2.size()), lp.resize(B * size_t(O));
+        for (size_t b = 0; b < B; ++b) tok[b] = seqs[live[b]].back();
+        anbn_forward_out fo{lp.data(), h2.data(), with_c ? c2.data() : nullptr, nullptr};
+        forward(m, tok.data(), int32_t(B), 1, h.data(), with_c ? cs.data() : nullptr, fo);
+        size_t kept = 0;  // the lanes that go on, compacted to the front; their states (layers, B', H)
+        for (size_t b = 0; b < B; ++b) {
+          std::vector<int32_t> &seq = seqs[live[b]];
+          const float *row = &lp[b * size_t(O)];
+          int32_t next;
+          if (cfg->temperature == 0.f) {
+            next = argmax(row, O);
+          } else {  // p_o ∝ exp(logp_o / T), drawn by inverse CDF on one uniform
+            double mx = -INFINITY, total = 0;
+            for (int o = 0; o < O; ++o) mx = std::max(mx, double(row[o]) / cfg->temperature);
+            for (int o = 0; o < O; ++o) total += (w[o] = std::exp(double(row[o]) / cfg->temperature - mx));
+            double u = rngs[live[b]].uniform() * total;
+            next = O - 1;
+            for (int o = 0; o < O; ++o) {
+              if (u < w[o]) { next = o; break; }
+              u -= w[o];
+            }
           }
+          seq.push_back(next);
+          if (next == k || seq.size() >= cfg->max_len) continue;  // END, or as long as allowed
+          live[kept] = live[b];
+          for (size_t l = 0; l < L; ++l)  // output (b, 0, l, :) -> state (l, kept, :)
+            for (size_t j = 0; j < H; ++j) {
+              h[(l * B + kept) * H + j] = h2[(b * L + l) * H + j];
+              if (with_c) cs[(l * B + kept) * H + j] = c2[(b * L + l) * H + j];
+            }
+          ++kept;
         }
-        seq.push_back(next);
-        if (next == k) break;  // END
+        live.resize(kept);
+        for (size_t l = 1; l < L && kept; ++l)  // close the gaps: layer l's rows were written at stride B
+          for (size_t r = 0; r < kept * H; ++r) {
+            h[l * kept * H + r] = h[l * B * H + r];
+            if (with_c) cs[l * kept * H + r] = cs[l * B * H + r];
+          }
       }
-      valid += language_member(m->cfg.language, seq.data(), seq.size()) > 0;
-      c->push(seq.data(), seq.size());
+      for (const auto &seq : seqs) {
+        valid += language_member(m->cfg.language, seq.data(), seq.size()) > 0;
+        c->push(seq.data(), seq.size());
+      }
     }
     if (valid_out) *valid_out = valid;
     *out = c.release();

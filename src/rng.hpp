@@ -4,7 +4,9 @@
 //   below(n): uniform integer in [0, n) by rejection of the top remainder
 //          (no modulo bias; integer only, so identical on every platform);
 //   uniform(): (next() >> 11) * 2^-53, in [0, 1);
-//   normal(): Box-Muller, sqrt(-2 ln(1-u1)) * cos(2 pi u2), one value per pair.
+//   normal(): Box-Muller, sqrt(-2 ln(1-u1)) * cos(2 pi u2), one value per pair;
+//   jump(): advances 2^128 steps (the authors' jump polynomial): streams that
+//          never overlap, e.g. one per generated sample.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -48,6 +50,18 @@ struct Rng {
     do x = next();
     while (x >= limit);
     return x % n;
+  }
+
+  void jump() {
+    static const uint64_t kJump[] = {0x180ec6d33cfd0aba, 0xd5a61266f0c9392c, 0xa9582618e03fc9aa, 0x39abdc4529b1661c};
+    uint64_t t[4] = {0, 0, 0, 0};
+    for (uint64_t j : kJump)
+      for (int b = 0; b < 64; ++b) {
+        if (j & (uint64_t(1) << b))
+          for (int w = 0; w < 4; ++w) t[w] ^= s[w];
+        next();
+      }
+    for (int w = 0; w < 4; ++w) s[w] = t[w];
   }
 
   double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }

@@ -264,8 +264,68 @@ static void test_always_one(void **state) {
   }
 }
 
+/* Generation runs its samples as lanes: each greedy sample is what stepping
+ * one token at a time with the argmax gives (2 layers, a cell state, samples
+ * finishing at different lengths), and a sampled one does not depend on how
+ * many others run beside it (count 3 against 1500: two chunks). */
+static void test_generate_lanes(void **state) {
+  (void)state;
+  anbn_model *m = test_model(ANBN_CELL_PEEPHOLE, 3, 2, 5);
+  anbn_corpus *train, *valid;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &train, &valid));
+  assert_anbn_ok(anbn_train_epoch(m, train, NULL, NULL, NULL));
+  anbn_generate_config g;
+  anbn_generate_config_init(&g);
+  g.count = 8, g.temperature = 0.f, g.max_len = 12;
+  anbn_corpus *out, *few, *many;
+  assert_anbn_ok(anbn_generate(m, &g, &out, NULL));
+  int32_t seq[16];
+  size_t len, lengths = 0;
+  for (size_t i = 0; i < g.count; ++i) {
+    assert_anbn_ok(anbn_corpus_get(out, i, seq, 16, &len));
+    anbn_state *s;
+    assert_anbn_ok(anbn_state_create(m, &s));
+    for (size_t t = 0; t + 1 < len; ++t) {
+      float lp[3];
+      assert_anbn_ok(anbn_step(m, s, seq[t], lp));
+      const int32_t best = lp[1] > lp[0] ? (lp[2] > lp[1] ? 2 : 1) : (lp[2] > lp[0] ? 2 : 0);
+      assert_int_equal(seq[t + 1], best);
+    }
+    anbn_state_destroy(s);
+    lengths += len;
+  }
+  /* sampled: lanes finish at different steps; samples 0..n-1 must not
+   * depend on the lanes beside them (3, 1100 or 1500 samples: 1 or 2 chunks) */
+  g.temperature = 1.f, g.max_len = 64;
+  anbn_corpus *runs[3];
+  const size_t counts[3] = {3, 1100, 1500};
+  for (int r = 0; r < 3; ++r) {
+    g.count = counts[r];
+    assert_anbn_ok(anbn_generate(m, &g, &runs[r], NULL));
+  }
+  size_t shortest = 64, longest = 0;
+  for (size_t i = 0; i < 1100; ++i) {
+    int32_t a[64], b[64];
+    size_t la, lb;
+    assert_anbn_ok(anbn_corpus_get(runs[2], i, b, 64, &lb));
+    assert_anbn_ok(anbn_corpus_get(runs[i < 3 ? 0 : 1], i, a, 64, &la));
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la * sizeof *a);
+    shortest = lb < shortest ? lb : shortest, longest = lb > longest ? lb : longest;
+  }
+  assert_true(shortest < longest); /* lanes did finish at different steps */
+  few = runs[0], many = runs[2];
+  anbn_corpus_destroy(runs[1]);
+  print_message("greedy: 8 samples, %zu tokens, each equal to stepping; sampled: lengths %zu..%zu, the same beside 3, 1100 "
+                "or 1500 others\n", lengths, shortest, longest);
+  anbn_corpus_destroy(out), anbn_corpus_destroy(few), anbn_corpus_destroy(many);
+  anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
+  anbn_destroy(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_generate_lanes),
       cmocka_unit_test(test_counter_capacity),
       cmocka_unit_test(test_counter_spot_checks),
       cmocka_unit_test(test_rows_match_probe),
