@@ -126,9 +126,9 @@ anbn_config read_config(const json &meta, const std::map<std::string, TensorRef>
     if (j.contains("clip_norm")) c.clip_norm = get_real(j, "clip_norm", path);
     return c;
   }
-  // A plain state_dict (no metadata): V, E from the embedding; the cell from
-  // the module's name (lstm.*, gru.*) and its tensors (weight_peephole), or,
-  // for rnn.* (any cell in 0.2), the gate count.
+  // A plain state_dict (no metadata): V, E from the embedding; the cell whose
+  // definition fits its module's name (rnn.* fits every cell: 0.2 named them
+  // all so), gate count and peephole tensors.
   auto need = [&](const std::string &n, size_t nd) -> const TensorRef & {
     auto it = t.find(n);
     if (it == t.end()) bad(path, "no tensor '" + n + "'");
@@ -136,17 +136,18 @@ anbn_config read_config(const json &meta, const std::map<std::string, TensorRef>
     return it->second;
   };
   std::string mod = "rnn";
-  for (const char *m : {"lstm", "gru"})
-    if (t.count(std::string(m) + ".weight_hh_l0")) mod = m;
+  for (const anbn_cells::Def &d : anbn_cells::kCells)
+    if (t.count(std::string(d.module) + ".weight_hh_l0")) mod = d.module;
   const auto &emb = need("embedding.weight", 2);
   const auto &hh = need(mod + ".weight_hh_l0", 2);
   const int64_t V = emb.shape[0], E = emb.shape[1], H = hh.shape[1];
   if (H < 1 || H > 8192 || hh.shape[0] % H) bad(path, mod + ".weight_hh_l0 has an impossible shape");
   const int64_t G = hh.shape[0] / H;
   const bool peephole = t.count(mod + ".weight_peephole_l0") > 0;
-  if (G == 1 && mod == "rnn") c.cell = ANBN_CELL_RNN_TANH;
-  else if (G == 4 && mod != "gru") c.cell = peephole ? ANBN_CELL_PEEPHOLE : ANBN_CELL_LSTM;
-  else if (G == 3 && mod != "lstm") c.cell = ANBN_CELL_GRU;
+  const anbn_cells::Def *cell = nullptr;
+  for (const anbn_cells::Def &d : anbn_cells::kCells)
+    if (!cell && (mod == d.module || mod == "rnn") && d.gates == G && (d.peephole > 0) == peephole) cell = &d;
+  if (cell) c.cell = anbn_cell(cell->id);
   else bad(path, mod + ".weight_hh_l0 has " + std::to_string(hh.shape[0]) + " rows, not what a " + mod + " has for H = " + std::to_string(H));
   if (V == 4) c.language = ANBN_LANG_ANBN;
   else if (V == 5) c.language = ANBN_LANG_ANBNCN;

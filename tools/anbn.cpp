@@ -251,7 +251,7 @@ int cmd_backends(int argc, char **argv) {
 }
 
 std::vector<Option> train_options() {
-  std::vector<Option> o = {{"--cell", "rnn|lstm|gru|peephole", "recurrent cell", "rnn"},
+  std::vector<Option> o = {{"--cell", cell_choices(), "recurrent cell", "rnn"},
           {"--backend", "B", "compute backend", "auto"},
           {"--hidden", "H", "hidden width", "2"},
           {"--layers", "L", "stacked layers", "1"},
@@ -290,7 +290,7 @@ void make_corpora(const Args &a, anbn_language lang, uint64_t seed, Corpora &c) 
 }
 
 int cmd_train(int argc, char **argv) {
-  Args a("train --cell rnn|lstm|gru|peephole [options]",
+  Args a("train --cell " + cell_choices() + " [options]",
          "Train a model on the seed corpus (or a corpus file), evaluating on the validation set after every epoch.",
          train_options());
   if (!a.parse(argc, argv)) return 0;

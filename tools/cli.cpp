@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "../backends/common/cell.hpp"
+
 namespace cli {
 
 void check(anbn_status rc, const std::string &what) {
@@ -202,6 +204,13 @@ anbn_model_info info_of(const anbn_model *m) {
 std::string tokens_string(const std::vector<int32_t> &t, const char *sep) {
   std::string s;
   for (size_t i = 0; i < t.size(); ++i) s += (i ? sep : "") + std::to_string(t[i]);
+  return s;
+}
+
+std::string cell_choices() {
+  std::string s;
+  for (const anbn_cells::Def &d : anbn_cells::kCells)  // rnn_tanh is asked for as rnn, as the seed's SimpleRNN
+    s += (s.empty() ? "" : "|") + std::string(d.id == ANBN_CELL_RNN_TANH ? "rnn" : d.name);
   return s;
 }
 

@@ -27,6 +27,9 @@ struct Failure {
 // Throws Failure with the library's message when rc is not ANBN_OK.
 void check(anbn_status rc, const std::string &what);
 
+// "rnn|lstm|gru|peephole": the cells --cell takes, from their definitions.
+std::string cell_choices();
+
 struct Option {
   std::string name;   // "--hidden"
   std::string value;  // metavariable, "" for a flag

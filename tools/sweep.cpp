@@ -193,7 +193,7 @@ int cmd_sweep(int argc, char **argv) {
          "right there, then the largest margin on them), the first\n"
          "five failing n and how many n in 1..--max-n are accepted.  Finished runs go to --results, one JSON line\n"
          "each; a rerun skips the seeds already there.";
-  std::vector<Option> opts = {{"--cell", "rnn|lstm|gru|peephole", "recurrent cell", "lstm"},
+  std::vector<Option> opts = {{"--cell", cell_choices(), "recurrent cell", "lstm"},
           {"--seeds", "A-B[,C...]", "seeds (model init, shuffling and corpus)", "0-9"},
           {"--epochs", "N", "epochs per run", "20"},
           {"--lr", "X", "Adam learning rate", "1e-3"},
@@ -211,7 +211,7 @@ int cmd_sweep(int argc, char **argv) {
           {"--json", "", "print {runs:[...], summary:{...}}", ""}};
   const auto regime = regime_options();
   opts.insert(opts.end() - 1, regime.begin(), regime.end());
-  Args a("sweep --cell rnn|lstm|gru|peephole [options]", sweep_help, opts);
+  Args a("sweep --cell " + cell_choices() + " [options]", sweep_help, opts);
   if (!a.parse(argc, argv)) return 0;
   SweepConfig c;
   anbn_config_init(&c.model);
