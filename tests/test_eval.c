@@ -267,7 +267,7 @@ static void test_always_one(void **state) {
 /* Generation runs its samples as lanes: each greedy sample is what stepping
  * one token at a time with the argmax gives (2 layers, a cell state, samples
  * finishing at different lengths), and a sampled one does not depend on how
- * many others run beside it (count 3 against 1500: two chunks). */
+ * many others run beside it (3, 1100 or 1500 samples: one or two chunks). */
 static void test_generate_lanes(void **state) {
   (void)state;
   anbn_model *m = test_model(ANBN_CELL_PEEPHOLE, 3, 2, 5);
