@@ -12,10 +12,12 @@
 
 namespace anbn {
 
-// Sizes at the first release (0.1): the smallest struct_size accepted.  Only
-// anbn_config has grown since (clip_norm, 0.2).
+// Sizes at the first release (0.1): the smallest struct_size accepted (and,
+// for an output, the smallest taken as set rather than left uninitialised).
+// A struct that grows gets its own line here, so its first size stays put.
 template <class T> struct FirstSize { static constexpr size_t value = sizeof(T); };
 template <> struct FirstSize<anbn_config> { static constexpr size_t value = offsetof(anbn_config, clip_norm); };
+template <> struct FirstSize<anbn_model_info> { static constexpr size_t value = offsetof(anbn_model_info, backend_reason); };
 template <> struct FirstSize<anbn_backend_info_v2> { static constexpr size_t value = sizeof(anbn_backend_info_v2); };
 template <> struct FirstSize<anbn_probe_buffers> { static constexpr size_t value = offsetof(anbn_probe_buffers, argmax); };
 

@@ -134,6 +134,12 @@ static void test_outputs(void **state) {
   assert_int_equal(g.i.hidden, 3);
   assert_guard((const unsigned char *)&g.i.backend_reason, sizeof g.i.backend_reason); /* not written */
   assert_guard(g.guard, sizeof g.guard);
+  memset(&g, 0xA5, sizeof g); /* a caller built before has_cell_state: backend_reason, nothing past it */
+  g.i.struct_size = offsetof(anbn_model_info, has_cell_state);
+  assert_anbn_ok(anbn_model_get_info(m, &g.i));
+  assert_int_equal(g.i.struct_size, offsetof(anbn_model_info, has_cell_state));
+  assert_non_null(strstr(g.i.backend_reason, "asked for"));
+  assert_guard((const unsigned char *)&g.i.has_cell_state, sizeof g.i - offsetof(anbn_model_info, has_cell_state));
   g.i.struct_size = sizeof g.i; /* a 0.3 caller gets the new field */
   assert_anbn_ok(anbn_model_get_info(m, &g.i));
   assert_int_equal(g.i.struct_size, sizeof g.i);
