@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "anbn/backend.h"
@@ -81,11 +83,29 @@ struct Ctx {
   // the cache for backward; inference keeps only the current states and
   // writes what `out` asks for.  Each pre-activation is b + sum_k W[., k] in[k]
   // in k order, whichever path computes it: the same bits either way.
-  ANBN_LANE_CLONES
+  // Compiled once per cell of the table (CI: its index, so the step's
+  // branches on the cell fold away) and for NB lanes known at compile time
+  // (1: the seed's regime, one sequence a step, where the loops over lanes
+  // vanish), else NB = 0 and B lanes.
+  template <class F, size_t... CI>
+  void per_cell(F &&f, std::index_sequence<CI...>) const {
+    ((cell == &anbn_cells::kCells[CI] ? f(std::integral_constant<size_t, CI>{}) : void()), ...);
+  }
+  template <class F>
+  void dispatch(int B, F &&f) const {
+    per_cell([&](auto ci) { B == 1 ? f(ci, std::integral_constant<int, 1>{}) : f(ci, std::integral_constant<int, 0>{}); },
+             std::make_index_sequence<std::size(anbn_cells::kCells)>{});
+  }
   void forward(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out,
                bool train) {
+    dispatch(B, [&](auto ci, auto nb) { forward_t<decltype(ci)::value, decltype(nb)::value>(x, B, T, h0, c0, out, train); });
+  }
+  template <size_t CI, int NB>
+  ANBN_LANE_CLONES void forward_t(const int32_t *x, int B, int T, const float *h0, const float *c0,
+                                  const anbn_forward_out &out, bool train) {
+    constexpr const anbn_cells::Def &D = anbn_cells::kCells[CI];
     const int GH = G * H;
-    const size_t nb = size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
+    const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
     const bool proj0 = !train;  // inference: layer 0's b_ih + W_ih e once per token of the vocabulary
     if (proj0) {
       proj.resize(size_t(V) * GH);  // (V, G*H)
@@ -152,7 +172,7 @@ struct Ctx {
           for (int k = 0; k < H; ++k)
             for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k]) * hp[k * nb + b];
         }
-        anbn_cells::step_forward<RefMath>(*cell, H, nb, ai, ah, &p[ly.pp], hp, cp, h, c, act, aux);
+        anbn_cells::step_forward<RefMath>(D, H, nb, ai, ah, &p[ly.pp], hp, cp, h, c, act, aux);
         if (out.gates && G > 1)
           for (size_t b = 0; b < nb; ++b)
             for (int g = 0; g < GH; ++g) out.gates[((b * T + t) * L + l) * GH + g] = float(act[g * nb + b]);
@@ -196,11 +216,17 @@ struct Ctx {
   // Backpropagation through time of the cached batch, targets y (B, T), loss
   // scale `scale`; accumulates into grad.  Returns the summed NLL (each
   // sequence's sum over t, then over sequences).
-  ANBN_LANE_CLONES
   double backward(const int32_t *x, const int32_t *y, int B, double scale) {
+    double nll = 0.0;
+    dispatch(B, [&](auto ci, auto nb) { nll = backward_t<decltype(ci)::value, decltype(nb)::value>(x, y, B, scale); });
+    return nll;
+  }
+  template <size_t CI, int NB>
+  ANBN_LANE_CLONES double backward_t(const int32_t *x, const int32_t *y, int B, double scale) {
+    constexpr const anbn_cells::Def &D = anbn_cells::kCells[CI];
     const Cache &C = cache;
     const int T = C.T, GH = G * H;
-    const size_t nb = size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
+    const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
     dh_in.assign(size_t(T) * HB, 0.0);  // (T, H, B): dloss/dh of the current layer from above
     dz.resize(size_t(O) * nb), nll.assign(nb, 0.0);
     for (int t = 0; t < T; ++t) {
@@ -231,7 +257,7 @@ struct Ctx {
         const double *hp = &C.h[l][size_t(t) * HB], *cp = &C.c[l][size_t(t) * HB];
         const double *xt = l ? &C.h[l - 1][size_t(t + 1) * HB] : &C.x[0][size_t(t) * IB];
         for (size_t k = 0; k < HB; ++k) dh[k] = dh_in[size_t(t) * HB + k] + dh_next[k];
-        anbn_cells::step_backward<RefMath>(*cell, H, nb, dh.data(), dc_next.data(), hp, cp, hp + HB, cp + HB,
+        anbn_cells::step_backward<RefMath>(D, H, nb, dh.data(), dc_next.data(), hp, cp, hp + HB, cp + HB,
                                           &C.act[l][size_t(t) * GB], &C.aux[l][size_t(t) * HB], &p[ly.pp],
                                           dai.data(), dah.data(), dhp.data(), &grad[ly.pp]);
         dh_next.swap(dhp);  // dh' = the bypass (GRU: z dh) + W_hh^T dah;  weight gradients
