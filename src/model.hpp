@@ -132,6 +132,13 @@ void restore_snapshot(anbn_model *m, const Snapshot &s);
 
 std::vector<float> get_params(anbn_model *m);
 
+// Training (train.cpp): an epoch's order (advances the model's generator),
+// and one epoch of a model the caller holds (all or nothing).
+std::vector<size_t> epoch_order(anbn_model *m, const anbn_corpus &corpus);
+void check_corpus_for(const anbn_model *m, const anbn_corpus *corpus);
+void train_epoch_held(anbn_model *m, const anbn_corpus *corpus, anbn_progress_fn progress, void *user,
+                      anbn_epoch_stats *stats);
+
 // Raises for a token sequence the model cannot read.
 void check_tokens(const anbn_model *m, const int32_t *tokens, size_t len);
 void check_targets(const anbn_model *m, const int32_t *targets, size_t count);

@@ -28,25 +28,27 @@ std::vector<std::vector<size_t>> make_batches(const anbn_corpus &c, const std::v
   return batches;
 }
 
-}  // namespace anbn
+std::vector<size_t> epoch_order(anbn_model *m, const anbn_corpus &corpus) {
+  std::vector<size_t> order(corpus.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (m->cfg.shuffle) shuffle_indices(order, m->rng);
+  return order;
+}
 
-using namespace anbn;
+void check_corpus_for(const anbn_model *m, const anbn_corpus *corpus) {
+  ANBN_CHECK_ARG(corpus, "corpus is NULL");
+  ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
+                 corpus->alphabet, m->alphabet);
+}
 
-extern "C" {
-
-anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_progress_fn progress, void *user,
-                             anbn_epoch_stats *stats) {
-  return guard([&] {
-    ANBN_CHECK_ARG(m && corpus, "model or corpus is NULL");
-    ModelLock lock(m);
-    ANBN_CHECK_ARG(corpus->alphabet == m->alphabet, "corpus alphabet %d does not match the model's %d",
-                   corpus->alphabet, m->alphabet);
+// One epoch of a model its caller holds: everything or nothing changes.
+void train_epoch_held(anbn_model *m, const anbn_corpus *corpus, anbn_progress_fn progress, void *user,
+                      anbn_epoch_stats *stats) {
+    check_corpus_for(m, corpus);
     const auto t0 = std::chrono::steady_clock::now();
     const Snapshot snap = take_snapshot(m);
     try {
-      std::vector<size_t> order(corpus->size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      if (m->cfg.shuffle) shuffle_indices(order, m->rng);
+      const std::vector<size_t> order = epoch_order(m, *corpus);
       const auto batches = make_batches(*corpus, order, size_t(m->cfg.batch_size));
       const anbn_adam_hparams hp{m->cfg.lr, m->cfg.beta1, m->cfg.beta2, m->cfg.eps, m->cfg.clip_norm};
       std::vector<int32_t> x, y;
@@ -86,6 +88,20 @@ anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_prog
       restore_snapshot(m, snap);
       throw;
     }
+}
+
+}  // namespace anbn
+
+using namespace anbn;
+
+extern "C" {
+
+anbn_status anbn_train_epoch(anbn_model *m, const anbn_corpus *corpus, anbn_progress_fn progress, void *user,
+                             anbn_epoch_stats *stats) {
+  return guard([&] {
+    ANBN_CHECK_ARG(m && corpus, "model or corpus is NULL");
+    ModelLock lock(m);
+    train_epoch_held(m, corpus, progress, user, stats);
     return ANBN_OK;
   });
 }

@@ -45,14 +45,17 @@ inline const Def *find(int32_t id) {
 }
 
 // Forward of one step.  ai, ah: (G*H, B) pre-activations W_ih x + b_ih and
-// W_hh h' + b_hh; pp: (3, H) peephole weights or null; hp, cp: (H, B) the
+// W_hh h' + b_hh; pp: peephole weights, row r, unit j, lane b at
+// pp[(r*H + j)*ps + b*pl] (shared by the lanes: ps 1, pl 0; one set per
+// lane, lane innermost: ps B, pl 1), unread without peepholes; hp, cp: (H, B) the
 // previous states; h, c: (H, B) the new ones (may be hp, cp: in place, as
 // every read of a lane precedes its write); act: (G*H, B) gate activations;
 // aux: (H, B) what backward needs besides (LSTM: tanh c; GRU: W_hn h' + b_hn).
 // One loop per gate: each vectorizes (one loop for all of them does not).
 template <class M>
 ANBN_CELL_INLINE void step_forward(const Def &d, int H, size_t B, const double *ai, const double *ah, const float *pp,
-                         const double *hp, const double *cp, double *h, double *c, double *act, double *aux) {
+                                   size_t ps, size_t pl, const double *hp, const double *cp, double *h, double *c,
+                                   double *act, double *aux) {
   for (int j = 0; j < H; ++j) {
     const size_t r0 = size_t(j) * B, r1 = size_t(H + j) * B, r2 = size_t(2 * H + j) * B, r3 = size_t(3 * H + j) * B;
     const double *hpj = hp + r0, *cpj = cp + r0;
@@ -69,12 +72,12 @@ ANBN_CELL_INLINE void step_forward(const Def &d, int H, size_t B, const double *
     } else {  // LSTM, with or without peepholes (P_i, P_f on c', P_o on c)
       double *i = act + r0, *f = act + r1, *g = act + r2, *o = act + r3;
       if (d.peephole) {
-        const float *pi = pp, *pf = pp + H, *po = pp + 2 * H;
-        for (size_t b = 0; b < B; ++b) i[b] = M::sigmoid(ai[r0 + b] + ah[r0 + b] + double(pi[j]) * cpj[b]);
-        for (size_t b = 0; b < B; ++b) f[b] = M::sigmoid(ai[r1 + b] + ah[r1 + b] + double(pf[j]) * cpj[b]);
+        const float *pi = pp + size_t(j) * ps, *pf = pp + size_t(H + j) * ps, *po = pp + size_t(2 * H + j) * ps;
+        for (size_t b = 0; b < B; ++b) i[b] = M::sigmoid(ai[r0 + b] + ah[r0 + b] + double(pi[b * pl]) * cpj[b]);
+        for (size_t b = 0; b < B; ++b) f[b] = M::sigmoid(ai[r1 + b] + ah[r1 + b] + double(pf[b * pl]) * cpj[b]);
         for (size_t b = 0; b < B; ++b) g[b] = M::tanh(ai[r2 + b] + ah[r2 + b]);
         for (size_t b = 0; b < B; ++b) cj[b] = f[b] * cpj[b] + i[b] * g[b];
-        for (size_t b = 0; b < B; ++b) o[b] = M::sigmoid(ai[r3 + b] + ah[r3 + b] + double(po[j]) * cj[b]);
+        for (size_t b = 0; b < B; ++b) o[b] = M::sigmoid(ai[r3 + b] + ah[r3 + b] + double(po[b * pl]) * cj[b]);
       } else {
         for (size_t b = 0; b < B; ++b) i[b] = M::sigmoid(ai[r0 + b] + ah[r0 + b]);
         for (size_t b = 0; b < B; ++b) f[b] = M::sigmoid(ai[r1 + b] + ah[r1 + b]);
@@ -92,11 +95,13 @@ ANBN_CELL_INLINE void step_forward(const Def &d, int H, size_t B, const double *
 // (from above and from step t+1); dc: (H, B) dloss/dc from step t+1 in,
 // dloss/dc' out (LSTM); writes dai, dah: (G*H, B) the pre-activations'
 // gradients, and dhp: (H, B) the part of dloss/dh' that bypasses W_hh
-// (GRU: z dh; else 0); adds the peephole weights' gradient into gpp (3, H).
+// (GRU: z dh; else 0); adds the peephole weights' gradient into gpp (laid
+// out as pp, step_forward's).
 template <class M>
 ANBN_CELL_INLINE void step_backward(const Def &d, int H, size_t B, const double *dh, double *dc, const double *hp,
-                          const double *cp, const double *h, const double *c, const double *act, const double *aux,
-                          const float *pp, double *dai, double *dah, double *dhp, double *gpp) {
+                                    const double *cp, const double *h, const double *c, const double *act,
+                                    const double *aux, const float *pp, size_t ps, size_t pl, double *dai,
+                                    double *dah, double *dhp, double *gpp) {
   const size_t GB = size_t(d.gates) * H * B;
   for (int j = 0; j < H; ++j) {
     const size_t r0 = size_t(j) * B, r1 = size_t(H + j) * B, r2 = size_t(2 * H + j) * B, r3 = size_t(3 * H + j) * B;
@@ -118,25 +123,25 @@ ANBN_CELL_INLINE void step_backward(const Def &d, int H, size_t B, const double 
     } else {
       const double *i = act + r0, *f = act + r1, *g = act + r2, *o = act + r3, *cpj = cp + r0, *cj = c + r0;
       double *dcj = dc + r0;
-      const double pi = d.peephole ? pp[j] : 0.0, pf = d.peephole ? pp[H + j] : 0.0, po = d.peephole ? pp[2 * H + j] : 0.0;
+      const size_t qi = size_t(j) * ps, qf = size_t(H + j) * ps, qo = size_t(2 * H + j) * ps;  // peephole rows
       for (size_t b = 0; b < B; ++b) {
         const double tc = xj[b];
         const double dao = dhj[b] * tc * o[b] * (1.0 - o[b]);
         double dcb = dcj[b] + dhj[b] * o[b] * (1.0 - tc * tc);
-        if (d.peephole) dcb += dao * po;
+        if (d.peephole) dcb += dao * double(pp[qo + b * pl]);
         const double dai_i = dcb * g[b] * i[b] * (1.0 - i[b]), dai_f = dcb * cpj[b] * f[b] * (1.0 - f[b]);
         dai[r0 + b] = dai_i;
         dai[r1 + b] = dai_f;
         dai[r2 + b] = dcb * i[b] * (1.0 - g[b] * g[b]);
         dai[r3 + b] = dao;
-        dcj[b] = d.peephole ? dcb * f[b] + dai_i * pi + dai_f * pf : dcb * f[b];
+        dcj[b] = d.peephole ? dcb * f[b] + dai_i * double(pp[qi + b * pl]) + dai_f * double(pp[qf + b * pl]) : dcb * f[b];
         dhpj[b] = 0.0;
       }
       if (d.peephole)
         for (size_t b = 0; b < B; ++b) {
-          gpp[j] += dai[r0 + b] * cpj[b];
-          gpp[H + j] += dai[r1 + b] * cpj[b];
-          gpp[2 * H + j] += dai[r3 + b] * cj[b];
+          gpp[qi + b * pl] += dai[r0 + b] * cpj[b];
+          gpp[qf + b * pl] += dai[r1 + b] * cpj[b];
+          gpp[qo + b * pl] += dai[r3 + b] * cj[b];
         }
     }
   }

@@ -87,6 +87,26 @@ struct Layout {
   }
 };
 
+// Adam's per-step constants, and its update of one element into nm, nv, np:
+// written once, for one model and for a population's lanes alike.
+struct AdamStep {
+  double b1, b2, step_size, bc2_sqrt, eps;
+  AdamStep(const anbn_adam_hparams &hp, int64_t t)
+      : b1(hp.beta1), b2(hp.beta2), step_size(double(hp.lr) / (1.0 - std::pow(b1, double(t)))),
+        bc2_sqrt(std::sqrt(1.0 - std::pow(b2, double(t)))), eps(hp.eps) {}
+  // false if any of the new values is not finite
+  bool element(float p, float m, float v, double g, float &nm, float &nv, float &np) const {
+    nm = float(b1 * m + (1.0 - b1) * g);
+    nv = float(b2 * v + (1.0 - b2) * g * g);
+    const double denom = std::sqrt(double(nv)) / bc2_sqrt + eps;
+    np = float(double(p) - step_size * double(nm) / denom);
+    return std::isfinite(np) && std::isfinite(nm) && std::isfinite(nv);
+  }
+};
+
+// clip_grad_norm_'s factor for a gradient of squared norm sq: at most 1.
+inline double clip_coef(float clip_norm, double sq) { return double(clip_norm) / (std::sqrt(sq) + 1e-6); }
+
 // One Adam step as torch.optim.Adam (no weight decay, amsgrad off), after
 // torch.nn.utils.clip_grad_norm_ when hp.clip_norm > 0: double arithmetic,
 // float storage.  Two phases: the new values are computed into nm/nv/np
@@ -100,24 +120,16 @@ bool adam_step(std::vector<float> &p, std::vector<float> &m, std::vector<float> 
   if (hp.clip_norm > 0.f) {  // coef = max / (norm + 1e-6), at most 1
     double sq = 0.0;
     for (G g : grad) sq += double(g) * double(g);
-    const double coef = double(hp.clip_norm) / (std::sqrt(sq) + 1e-6);
+    const double coef = clip_coef(hp.clip_norm, sq);
     if (coef < 1.0)
       for (G &g : grad) g = G(double(g) * coef);
   }
   const int64_t t = step + 1;
-  const double b1 = hp.beta1, b2 = hp.beta2;
-  const double step_size = double(hp.lr) / (1.0 - std::pow(b1, double(t)));
-  const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, double(t)));
+  const AdamStep a(hp, t);
   const size_t n = p.size();
   nm.resize(n), nv.resize(n), np.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double g = grad[i];
-    nm[i] = float(b1 * m[i] + (1.0 - b1) * g);
-    nv[i] = float(b2 * v[i] + (1.0 - b2) * g * g);
-    const double denom = std::sqrt(double(nv[i])) / bc2_sqrt + double(hp.eps);
-    np[i] = float(double(p[i]) - step_size * double(nm[i]) / denom);
-    if (!std::isfinite(np[i]) || !std::isfinite(nm[i]) || !std::isfinite(nv[i])) return false;
-  }
+  for (size_t i = 0; i < n; ++i)
+    if (!a.element(p[i], m[i], v[i], double(grad[i]), nm[i], nv[i], np[i])) return false;
   std::memcpy(m.data(), nm.data(), n * sizeof(float));
   std::memcpy(v.data(), nv.data(), n * sizeof(float));
   std::memcpy(p.data(), np.data(), n * sizeof(float));

@@ -544,7 +544,7 @@ struct Ctx {
               ai[row * nb + b] = si, ah[row * nb + b] = sh;
             }
           }
-        anbn_cells::step_forward<StdMath>(*cell, H, nb, ai.data(), ah.data(), &p[lo.pp], hp.data(), c.data(), h.data(),
+        anbn_cells::step_forward<StdMath>(*cell, H, nb, ai.data(), ah.data(), &p[lo.pp], 1, 0, hp.data(), c.data(), h.data(),
                                           c.data(), act.data(), aux.data());
         for (size_t b = 0; b < nb; ++b) {
           const size_t at = (b * T + size_t(t)) * L + size_t(l);
@@ -678,6 +678,7 @@ const anbn_backend_iface kOneDNN = {
     nullptr,  // available wherever libdnnl loads
     od_create, od_destroy, od_get_params, od_set_params, od_get_adam, od_set_adam,
     od_train_batch, od_forward, od_gradients,
+    nullptr, nullptr, nullptr, nullptr,  // no population method: its primitives share weights across a batch
 };
 static_assert(sizeof(kOneDNN) == sizeof(anbn_backend_iface), "table layout");
 

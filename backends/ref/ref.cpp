@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <new>
 #include <utility>
 #include <vector>
@@ -33,7 +34,9 @@ struct RefMath {
 // Built for AVX-512, AVX2 and the baseline; the loader picks one (ifunc).
 // No FMA in any of them (-ffp-contract=off): the same bits on each.
 // Not under TSan: its instrumented ifunc resolver runs before TSan starts.
-#if defined(__SANITIZE_THREAD__)
+// Not with clang, which does not multiversion templates (speed only: the
+// bits are the same without).
+#if defined(__SANITIZE_THREAD__) || defined(__clang__)
 #define ANBN_LANE_CLONES
 #else
 #define ANBN_LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -55,58 +58,73 @@ struct Ctx {
   anbn_backend_desc d{};
   const anbn_cells::Def *cell = nullptr;
   int G = 1, H = 0, O = 0, V = 0, E = 0, L = 0;
-  std::vector<float> p, m, v;  // parameters and Adam moments, canonical order
+  // Parameters and Adam moments in canonical order.  A population of P
+  // members keeps them lane-innermost: parameter i of member b at [i*P + b].
+  std::vector<float> p, m, v;
   int64_t step = 0;
+  size_t total = 0, P = 0;      // P = 0: one model; else the population's size
+  std::vector<int64_t> steps;   // a population's step per member
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
   Cache cache;
   std::vector<float> nm, nv, np;  // Adam's next values
   Vec grad;
-  Vec proj, hs, cs, ail, ahl, actl, auxl, zl;                     // forward scratch
-  Vec dh_in, dh_below, dh_next, dc_next, dh, dhp, dai, dah, dz, nll;  // backward scratch
+  Vec proj, erows, hs, cs, ail, ahl, actl, auxl, zl;                     // forward scratch
+  Vec dh_in, dh_below, dh_next, dc_next, dh, dhp, dai, dah, dz, nll, scale;  // backward scratch
 
-  bool init(const anbn_backend_desc &desc) {
+  bool init(const anbn_backend_desc &desc, size_t members = 0) {
     d = desc;
     cell = anbn_cells::find(d.cell);
     G = cell->gates;
     H = d.hidden, O = d.output, V = d.vocab, E = d.embed, L = d.layers;
     const anbn_plugin::Layout lay(d, *cell);
-    emb = lay.emb, fcw = lay.fcw, fcb = lay.fcb, layers = lay.layers;
-    p.assign(lay.total, 0.f), m.assign(lay.total, 0.f), v.assign(lay.total, 0.f);
-    grad.assign(lay.total, 0.0);
+    emb = lay.emb, fcw = lay.fcw, fcb = lay.fcb, layers = lay.layers, total = lay.total, P = members;
+    const size_t n = total * (P ? P : 1);
+    p.assign(n, 0.f), m.assign(n, 0.f), v.assign(n, 0.f);
+    grad.assign(n, 0.0);
+    steps.assign(P, 0);
     cache.x.resize(1), cache.h.resize(L), cache.c.resize(L), cache.act.resize(L), cache.aux.resize(L);
     return true;
   }
 
-  // The one forward: B sequences x (B, T) in lockstep, one lane each, from
-  // h0, c0 (layers, B, H) (NULL = 0).  Training (train) keeps every step in
-  // the cache for backward; inference keeps only the current states and
-  // writes what `out` asks for.  Each pre-activation is b + sum_k W[., k] in[k]
-  // in k order, whichever path computes it: the same bits either way.
   // Compiled once per cell of the table (CI: its index, so the step's
-  // branches on the cell fold away) and for NB lanes known at compile time
-  // (1: the seed's regime, one sequence a step, where the loops over lanes
-  // vanish), else NB = 0 and B lanes.
+  // branches on the cell fold away), for NB lanes known at compile time (1:
+  // the seed's regime, one sequence a step, where the loops over lanes
+  // vanish; else 0 and B lanes), and with the lanes sharing one set of
+  // parameters or each its own (PL: a population).
   template <class F, size_t... CI>
   void per_cell(F &&f, std::index_sequence<CI...>) const {
     ((cell == &anbn_cells::kCells[CI] ? f(std::integral_constant<size_t, CI>{}) : void()), ...);
   }
   template <class F>
   void dispatch(int B, F &&f) const {
-    per_cell([&](auto ci) { B == 1 ? f(ci, std::integral_constant<int, 1>{}) : f(ci, std::integral_constant<int, 0>{}); },
+    using One = std::integral_constant<int, 1>;
+    using Any = std::integral_constant<int, 0>;
+    per_cell([&](auto ci) { P ? f(ci, Any{}, std::true_type{}) : B == 1 ? f(ci, One{}, std::false_type{})
+                                                                        : f(ci, Any{}, std::false_type{}); },
              std::make_index_sequence<std::size(anbn_cells::kCells)>{});
   }
+
+  // The one forward: B sequences x (B, T) in lockstep, one lane each, from
+  // h0, c0 (layers, B, H) (NULL = 0).  Training (train) keeps every step in
+  // the cache for backward; inference keeps only the current states and
+  // writes what `out` asks for.  Each pre-activation is b + sum_k W[., k] in[k]
+  // in k order, whichever path computes it: the same bits either way, and a
+  // population member's lane the same bits as that model alone.
   void forward(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out,
                bool train) {
-    dispatch(B, [&](auto ci, auto nb) { forward_t<decltype(ci)::value, decltype(nb)::value>(x, B, T, h0, c0, out, train); });
+    dispatch(B, [&](auto ci, auto nb, auto pl) {
+      forward_t<decltype(ci)::value, decltype(nb)::value, decltype(pl)::value>(x, B, T, h0, c0, out, train);
+    });
   }
-  template <size_t CI, int NB>
+  template <size_t CI, int NB, bool PL>
   ANBN_LANE_CLONES void forward_t(const int32_t *x, int B, int T, const float *h0, const float *c0,
                                   const anbn_forward_out &out, bool train) {
     constexpr const anbn_cells::Def &D = anbn_cells::kCells[CI];
     const int GH = G * H;
     const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
-    const bool proj0 = !train;  // inference: layer 0's b_ih + W_ih e once per token of the vocabulary
+    const size_t LS = PL ? nb : 1, LB = PL ? 1 : 0;  // parameter i of lane b: p[i*LS + b*LB]
+    const bool proj0 = !train && !PL;  // shared inference: layer 0's b_ih + W_ih e once per token of the vocabulary
     if (proj0) {
       proj.resize(size_t(V) * GH);  // (V, G*H)
       for (int v = 0; v < V; ++v)
@@ -151,10 +169,12 @@ struct Ctx {
         if (l > 0) {
           in = train ? &C.h[l - 1][size_t(t + 1) * HB] : &hs[size_t(l - 1) * HB];
         } else {
-          double *e = train ? &C.x[0][size_t(t) * E * nb] : nullptr;
+          double *e = nullptr;  // (E, B) the embedding rows; kept when training
+          if (train) e = &C.x[0][size_t(t) * E * nb];
+          else if (!proj0) e = (erows.resize(size_t(E) * nb), erows.data());
           if (e)
             for (int k = 0; k < E; ++k)
-              for (size_t b = 0; b < nb; ++b) e[k * nb + b] = p[emb + size_t(x[b * T + t]) * E + k];
+              for (size_t b = 0; b < nb; ++b) e[k * nb + b] = p[(emb + size_t(x[b * T + t]) * E + k) * LS + b * LB];
           in = e;
         }
         double *__restrict ai = ail.data(), *__restrict ah = ahl.data();
@@ -162,17 +182,17 @@ struct Ctx {
           if (!in) {
             for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = proj[size_t(x[b * T + t]) * GH + g];
           } else {
-            const float *w = &p[ly.wih + size_t(g) * ly.in];
-            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = p[ly.bih + g];
+            const float *w = &p[(ly.wih + size_t(g) * ly.in) * LS];
+            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = p[(ly.bih + g) * LS + b * LB];
             for (int k = 0; k < ly.in; ++k)
-              for (size_t b = 0; b < nb; ++b) ai[g * nb + b] += double(w[k]) * in[k * nb + b];
+              for (size_t b = 0; b < nb; ++b) ai[g * nb + b] += double(w[k * LS + b * LB]) * in[k * nb + b];
           }
-          const float *w = &p[ly.whh + size_t(g) * H];
-          for (size_t b = 0; b < nb; ++b) ah[g * nb + b] = p[ly.bhh + g];
+          const float *w = &p[(ly.whh + size_t(g) * H) * LS];
+          for (size_t b = 0; b < nb; ++b) ah[g * nb + b] = p[(ly.bhh + g) * LS + b * LB];
           for (int k = 0; k < H; ++k)
-            for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k]) * hp[k * nb + b];
+            for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k * LS + b * LB]) * hp[k * nb + b];
         }
-        anbn_cells::step_forward<RefMath>(D, H, nb, ai, ah, &p[ly.pp], hp, cp, h, c, act, aux);
+        anbn_cells::step_forward<RefMath>(D, H, nb, ai, ah, &p[ly.pp * LS], LS, LB, hp, cp, h, c, act, aux);
         if (out.gates && G > 1)
           for (size_t b = 0; b < nb; ++b)
             for (int g = 0; g < GH; ++g) out.gates[((b * T + t) * L + l) * GH + g] = float(act[g * nb + b]);
@@ -181,9 +201,10 @@ struct Ctx {
       if (train || out.log_probs) {  // (O, B) = log_softmax(W_fc h + b_fc)
         double *__restrict z = train ? &C.logp[size_t(t) * O * nb] : zl.data();
         for (int o = 0; o < O; ++o) {
-          for (size_t b = 0; b < nb; ++b) z[o * nb + b] = p[fcb + o];
+          for (size_t b = 0; b < nb; ++b) z[o * nb + b] = p[(fcb + o) * LS + b * LB];
           for (int j = 0; j < H; ++j)
-            for (size_t b = 0; b < nb; ++b) z[o * nb + b] += double(p[fcw + size_t(o) * H + j]) * top[j * nb + b];
+            for (size_t b = 0; b < nb; ++b)
+              z[o * nb + b] += double(p[(fcw + size_t(o) * H + j) * LS + b * LB]) * top[j * nb + b];
         }
         double *__restrict mx = &zl[size_t(O) * nb], *__restrict sum = mx + nb;  // (B) each
         for (size_t b = 0; b < nb; ++b) mx[b] = z[b];
@@ -213,36 +234,40 @@ struct Ctx {
     }
   }
 
-  // Backpropagation through time of the cached batch, targets y (B, T), loss
-  // scale `scale`; accumulates into grad.  Returns the summed NLL (each
-  // sequence's sum over t, then over sequences).
-  double backward(const int32_t *x, const int32_t *y, int B, double scale) {
-    double nll = 0.0;
-    dispatch(B, [&](auto ci, auto nb) { nll = backward_t<decltype(ci)::value, decltype(nb)::value>(x, y, B, scale); });
-    return nll;
+  // Backpropagation through time of the cached batch, targets y (B, T), lane
+  // b's loss scaled by scale[b] and, when Tl is given, only its first Tl[b]
+  // steps counted (a population's members have sequences of their own
+  // lengths; the rest of a lane adds exact zeros).  Accumulates into grad;
+  // leaves each lane's summed NLL in nll.
+  void backward(const int32_t *x, const int32_t *y, int B, const int32_t *Tl) {
+    dispatch(B, [&](auto ci, auto nb, auto pl) {
+      backward_t<decltype(ci)::value, decltype(nb)::value, decltype(pl)::value>(x, y, B, Tl);
+    });
   }
-  template <size_t CI, int NB>
-  ANBN_LANE_CLONES double backward_t(const int32_t *x, const int32_t *y, int B, double scale) {
+  template <size_t CI, int NB, bool PL>
+  ANBN_LANE_CLONES void backward_t(const int32_t *x, const int32_t *y, int B, const int32_t *Tl) {
     constexpr const anbn_cells::Def &D = anbn_cells::kCells[CI];
     const Cache &C = cache;
     const int T = C.T, GH = G * H;
     const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
+    const size_t LS = PL ? nb : 1, LB = PL ? 1 : 0;  // parameter i of lane b: p[i*LS + b*LB], its gradient grad[...]
     dh_in.assign(size_t(T) * HB, 0.0);  // (T, H, B): dloss/dh of the current layer from above
     dz.resize(size_t(O) * nb), nll.assign(nb, 0.0);
     for (int t = 0; t < T; ++t) {
       const double *lp = &C.logp[size_t(t) * O * nb], *h = &C.h[L - 1][size_t(t + 1) * HB];
       double *dht = &dh_in[size_t(t) * HB];
-      for (size_t b = 0; b < nb; ++b) nll[b] -= lp[size_t(y[b * T + t]) * nb + b];
+      for (size_t b = 0; b < nb; ++b)
+        if (!Tl || t < Tl[b]) nll[b] -= lp[size_t(y[b * T + t]) * nb + b];
       for (int o = 0; o < O; ++o)
         for (size_t b = 0; b < nb; ++b)
-          dz[o * nb + b] = (ref_math::exp(lp[o * nb + b]) - (o == y[b * T + t] ? 1.0 : 0.0)) * scale;
+          dz[o * nb + b] = Tl && t >= Tl[b] ? 0.0 : (ref_math::exp(lp[o * nb + b]) - (o == y[b * T + t] ? 1.0 : 0.0)) * scale[b];
       for (int o = 0; o < O; ++o) {
-        for (size_t b = 0; b < nb; ++b) grad[fcb + o] += dz[o * nb + b];
+        for (size_t b = 0; b < nb; ++b) grad[(fcb + o) * LS + b * LB] += dz[o * nb + b];
         for (int j = 0; j < H; ++j) {
-          const double w = p[fcw + size_t(o) * H + j];
+          const size_t wi = fcw + size_t(o) * H + j;
           for (size_t b = 0; b < nb; ++b) {
-            grad[fcw + size_t(o) * H + j] += dz[o * nb + b] * h[j * nb + b];
-            dht[j * nb + b] += dz[o * nb + b] * w;
+            grad[wi * LS + b * LB] += dz[o * nb + b] * h[j * nb + b];
+            dht[j * nb + b] += dz[o * nb + b] * double(p[wi * LS + b * LB]);
           }
         }
       }
@@ -258,20 +283,25 @@ struct Ctx {
         const double *xt = l ? &C.h[l - 1][size_t(t + 1) * HB] : &C.x[0][size_t(t) * IB];
         for (size_t k = 0; k < HB; ++k) dh[k] = dh_in[size_t(t) * HB + k] + dh_next[k];
         anbn_cells::step_backward<RefMath>(D, H, nb, dh.data(), dc_next.data(), hp, cp, hp + HB, cp + HB,
-                                          &C.act[l][size_t(t) * GB], &C.aux[l][size_t(t) * HB], &p[ly.pp],
-                                          dai.data(), dah.data(), dhp.data(), &grad[ly.pp]);
+                                           &C.act[l][size_t(t) * GB], &C.aux[l][size_t(t) * HB], &p[ly.pp * LS], LS,
+                                           LB, dai.data(), dah.data(), dhp.data(), &grad[ly.pp * LS]);
         dh_next.swap(dhp);  // dh' = the bypass (GRU: z dh) + W_hh^T dah;  weight gradients
         double *dxt = &dh_below[size_t(t) * IB];
         for (int g = 0; g < GH; ++g) {
           const double *ag = &dai[size_t(g) * nb], *hg = &dah[size_t(g) * nb];
-          for (size_t b = 0; b < nb; ++b) grad[ly.bih + g] += ag[b];
-          for (size_t b = 0; b < nb; ++b) grad[ly.bhh + g] += hg[b];
-          const float *wih = &p[ly.wih + size_t(g) * ly.in], *whh = &p[ly.whh + size_t(g) * H];
-          double *gwih = &grad[ly.wih + size_t(g) * ly.in], *gwhh = &grad[ly.whh + size_t(g) * H];
+          for (size_t b = 0; b < nb; ++b) grad[(ly.bih + g) * LS + b * LB] += ag[b];
+          for (size_t b = 0; b < nb; ++b) grad[(ly.bhh + g) * LS + b * LB] += hg[b];
+          const size_t wih = ly.wih + size_t(g) * ly.in, whh = ly.whh + size_t(g) * H;
           for (int k = 0; k < ly.in; ++k)
-            for (size_t b = 0; b < nb; ++b) gwih[k] += ag[b] * xt[k * nb + b], dxt[k * nb + b] += ag[b] * wih[k];
+            for (size_t b = 0; b < nb; ++b) {
+              grad[(wih + k) * LS + b * LB] += ag[b] * xt[k * nb + b];
+              dxt[k * nb + b] += ag[b] * double(p[(wih + k) * LS + b * LB]);
+            }
           for (int k = 0; k < H; ++k)
-            for (size_t b = 0; b < nb; ++b) gwhh[k] += hg[b] * hp[k * nb + b], dh_next[k * nb + b] += hg[b] * whh[k];
+            for (size_t b = 0; b < nb; ++b) {
+              grad[(whh + k) * LS + b * LB] += hg[b] * hp[k * nb + b];
+              dh_next[k * nb + b] += hg[b] * double(p[(whh + k) * LS + b * LB]);
+            }
         }
       }
       if (l > 0) {
@@ -280,20 +310,21 @@ struct Ctx {
         for (int t = 0; t < T; ++t)
           for (size_t b = 0; b < nb; ++b)
             for (int k = 0; k < E; ++k)
-              grad[emb + size_t(x[b * T + t]) * E + k] += dh_below[size_t(t) * IB + k * nb + b];
+              grad[(emb + size_t(x[b * T + t]) * E + k) * LS + b * LB] += dh_below[size_t(t) * IB + k * nb + b];
       }
     }
-    double total = 0.0;
-    for (size_t b = 0; b < nb; ++b) total += nll[b];
-    return total;
   }
 
   // Loss and gradient (into grad) of a batch; returns false if non-finite.
   bool loss_and_grad(const int32_t *x, const int32_t *y, int B, int T, int divisor, double *loss) {
     std::fill(grad.begin(), grad.end(), 0.0);
-    const double scale = 1.0 / (double(divisor) * B);
+    const double s = 1.0 / (double(divisor) * B);
+    scale.assign(size_t(B), s);
     forward(x, B, T, nullptr, nullptr, anbn_forward_out{}, true);
-    *loss = backward(x, y, B, scale) * scale;
+    backward(x, y, B, nullptr);
+    double total = 0.0;
+    for (double n : nll) total += n;
+    *loss = total * s;
     if (!std::isfinite(*loss)) return false;
     for (double g : grad)
       if (!std::isfinite(g)) return false;
@@ -301,6 +332,53 @@ struct Ctx {
   }
 
   bool adam(const anbn_adam_hparams &hp) { return anbn_plugin::adam_step(p, m, v, grad, step, hp, nm, nv, np); }
+
+  // A population's step: every member with T[b] > 0 trains on its own
+  // sequence as one model would (train_batch, B = 1), in lanes.  A member
+  // whose loss, gradient or update is not finite is left as it was.
+  void pop_step(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
+                const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
+    std::fill(grad.begin(), grad.end(), 0.0);
+    scale.resize(P);
+    for (size_t b = 0; b < P; ++b) scale[b] = 1.0 / (double(divisor[b]) * 1);
+    forward(x, int(P), Tmax, nullptr, nullptr, anbn_forward_out{}, true);
+    backward(x, y, int(P), T);
+    std::vector<char> ok(P), bad(P, 0);
+    for (size_t b = 0; b < P; ++b) {
+      loss[b] = nll[b] * scale[b];
+      ok[b] = T[b] > 0 && std::isfinite(loss[b]);
+    }
+    for (size_t i = 0; i < total; ++i)
+      for (size_t b = 0; b < P; ++b) ok[b] = ok[b] && std::isfinite(grad[i * P + b]);
+    if (hp.clip_norm > 0.f) {  // each member's own norm, summed in its own index order
+      std::vector<double> sq(P, 0.0);
+      for (size_t i = 0; i < total; ++i)
+        for (size_t b = 0; b < P; ++b) sq[b] += grad[i * P + b] * grad[i * P + b];
+      for (size_t b = 0; b < P; ++b) {
+        const double coef = anbn_plugin::clip_coef(hp.clip_norm, sq[b]);
+        if (coef < 1.0 && ok[b])
+          for (size_t i = 0; i < total; ++i) grad[i * P + b] = grad[i * P + b] * coef;
+      }
+    }
+    std::vector<anbn_plugin::AdamStep> a;
+    for (size_t b = 0; b < P; ++b) a.emplace_back(hp, steps[b] + 1);
+    nm.resize(p.size()), nv.resize(p.size()), np.resize(p.size());
+    for (size_t i = 0; i < total; ++i)
+      for (size_t b = 0; b < P; ++b) {
+        const size_t k = i * P + b;
+        if (ok[b] && !a[b].element(p[k], m[k], v[k], grad[k], nm[k], nv[k], np[k])) bad[b] = 1;
+      }
+    for (size_t b = 0; b < P; ++b) {
+      const bool commit = ok[b] && !bad[b];
+      status[b] = commit || T[b] <= 0 ? ANBN_OK : ANBN_ERR_NUMERIC;
+      if (!commit) continue;
+      for (size_t i = 0; i < total; ++i) {
+        const size_t k = i * P + b;
+        m[k] = nm[k], v[k] = nv[k], p[k] = np[k];
+      }
+      ++steps[b];
+    }
+  }
 };
 
 Ctx *cast(anbn_backend_ctx *c) { return reinterpret_cast<Ctx *>(c); }
@@ -406,6 +484,57 @@ anbn_status ref_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32
   return ANBN_OK;
 }
 
+// ------------------------------------------------------------ population
+
+anbn_status pop_create(const anbn_backend_desc *d, int32_t members, anbn_backend_ctx **out, char *err, size_t len) {
+  if (!d || !out || d->struct_size < sizeof(anbn_backend_desc) || !anbn_cells::find(d->cell) || members < 1)
+    return set_err(err, len, "bad descriptor or member count"), ANBN_ERR_INVALID_ARGUMENT;
+  return anbn_plugin::guard(err, len, [&] {
+    auto c = std::make_unique<Ctx>();
+    c->init(*d, size_t(members));
+    *out = reinterpret_cast<anbn_backend_ctx *>(c.release());
+    return ANBN_OK;
+  });
+}
+
+anbn_status pop_check(Ctx *c, int32_t i, size_t n, char *err, size_t len) {
+  if (i < 0 || size_t(i) >= c->P) return set_err(err, len, "no such member"), ANBN_ERR_INVALID_ARGUMENT;
+  return anbn_plugin::check_count(c->total, n, err, len);
+}
+
+anbn_status pop_set_member(anbn_backend_ctx *cx, int32_t i, const float *p, const float *m, const float *v, size_t n,
+                           int64_t step, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = pop_check(c, i, n, err, len)) return s;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t at = k * c->P + size_t(i);
+    c->p[at] = p[k], c->m[at] = m[k], c->v[at] = v[k];
+  }
+  c->steps[size_t(i)] = step;
+  return ANBN_OK;
+}
+
+anbn_status pop_get_member(anbn_backend_ctx *cx, int32_t i, float *p, float *m, float *v, size_t n, int64_t *step,
+                           char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (anbn_status s = pop_check(c, i, n, err, len)) return s;
+  for (size_t k = 0; k < n; ++k) {
+    const size_t at = k * c->P + size_t(i);
+    p[k] = c->p[at], m[k] = c->m[at], v[k] = c->v[at];
+  }
+  *step = c->steps[size_t(i)];
+  return ANBN_OK;
+}
+
+anbn_status pop_train_step(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t Tmax, const int32_t *T,
+                           const int32_t *divisor, const anbn_adam_hparams *hp, double *loss, anbn_status *status,
+                           char *err, size_t len) {
+  return anbn_plugin::guard(err, len, [&] {
+    cast(cx)->pop_step(x, y, Tmax, T, divisor, *hp, loss, status);
+    return ANBN_OK;
+  });
+}
+
 const anbn_backend_iface kRef = {
     ANBN_BACKEND_ABI_VERSION,
     sizeof(anbn_backend_iface),
@@ -420,6 +549,10 @@ const anbn_backend_iface kRef = {
     ref_train_batch,
     ref_forward,
     ref_gradients,
+    pop_create,
+    pop_set_member,
+    pop_get_member,
+    pop_train_step,
 };
 
 }  // namespace

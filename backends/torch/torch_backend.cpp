@@ -447,10 +447,12 @@ anbn_status t_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t
 const anbn_backend_iface kTorchCpu = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cpu", cpu_available, cpu_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
+    nullptr, nullptr, nullptr, nullptr,  // no population method yet
 };
 const anbn_backend_iface kTorchCuda = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cuda", cuda_available, cuda_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
+    nullptr, nullptr, nullptr, nullptr,  // no population method yet
 };
 
 }  // namespace

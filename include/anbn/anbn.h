@@ -523,6 +523,38 @@ ANBN_API anbn_status anbn_save(anbn_model *model, const char *path);
  * inconsistent or hostile file. */
 ANBN_API anbn_status anbn_load(const char *path, const char *backend, anbn_model **out);
 
+/* ------------------------------------------------------------ populations -- */
+
+/* P independent models of one config, each with its own seed, trained
+ * together.  Member i is exactly the model anbn_create gives with seed
+ * seeds[i] (initial weights, shuffling), and anbn_population_train_epoch
+ * leaves it exactly as anbn_train_epoch would: bit for bit on ref, whose
+ * population method trains the members in lockstep, one SIMD lane each.  A
+ * backend without one (see backend.h) trains the members one after another,
+ * with the same result; so does a config with batch_size > 1. */
+typedef struct anbn_population anbn_population;
+
+ANBN_API anbn_status anbn_population_create(const anbn_config *config, const uint64_t *seeds, size_t count,
+                                            anbn_population **out);
+ANBN_API void anbn_population_destroy(anbn_population *population);
+ANBN_API anbn_status anbn_population_size(const anbn_population *population, size_t *count);
+/* Member i as an ordinary model, owned by the population (valid until it is
+ * destroyed; never pass it to anbn_destroy): probe, evaluate, save it, or
+ * change its parameters and training settings between epochs. */
+ANBN_API anbn_status anbn_population_member(anbn_population *population, size_t i, anbn_model **member);
+/* One epoch for every member i with active[i] != 0 (active NULL: all) on its
+ * corpus: corpora[i], or corpora[0] for every member when corpora_count is 1.
+ * status[i] (may be NULL): ANBN_OK, or ANBN_ERR_NUMERIC for a member whose
+ * loss or update went non-finite: that member is left as it was before the
+ * epoch while the others go on; stats (may be NULL): an array of P
+ * anbn_epoch_stats, each with its struct_size set, filled as anbn_train_epoch
+ * fills one (for members trained in lanes, seconds is the epoch's time / P).
+ * Returns ANBN_OK even when some member failed.  A bad argument or a member
+ * in use elsewhere (ANBN_ERR_BUSY) changes no member. */
+ANBN_API anbn_status anbn_population_train_epoch(anbn_population *population, const anbn_corpus *const *corpora,
+                                                 size_t corpora_count, const int32_t *active,
+                                                 anbn_status *status, anbn_epoch_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

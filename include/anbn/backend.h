@@ -106,6 +106,32 @@ typedef struct anbn_backend_iface {
   anbn_status (*gradients)(anbn_backend_ctx *ctx, const int32_t *inputs, const int32_t *targets,
                            int32_t B, int32_t T, int32_t divisor, float *grad, size_t n,
                            double *loss, char *err, size_t err_len);
+
+  /* ---- appended in 0.3: absent (NULL) in a table whose struct_size ends
+   * before them ---- */
+
+  /* optional, all four or none: a population of `members` models of one
+   * desc trained in lockstep (ref: one SIMD lane per member).  pop_create's
+   * context is taken by the pop_* methods and destroy only.  Members are
+   * loaded and read whole (n floats each, as get/set_params). */
+  anbn_status (*pop_create)(const anbn_backend_desc *desc, int32_t members, anbn_backend_ctx **out,
+                            char *err, size_t err_len);
+  anbn_status (*pop_set_member)(anbn_backend_ctx *ctx, int32_t i, const float *params,
+                                const float *exp_avg, const float *exp_avg_sq, size_t n,
+                                int64_t step, char *err, size_t err_len);
+  anbn_status (*pop_get_member)(anbn_backend_ctx *ctx, int32_t i, float *params, float *exp_avg,
+                                float *exp_avg_sq, size_t n, int64_t *step, char *err,
+                                size_t err_len);
+  /* One Adam step for every member i with T[i] > 0, on its own sequence:
+   * inputs and targets (members, Tmax) row major, positions past T[i] padded
+   * with any valid token; member i's loss = sum_t -logp[y] / divisor[i] in
+   * loss[i].  status[i]: ANBN_OK, or ANBN_ERR_NUMERIC and member i unchanged
+   * (a non-finite loss, gradient or update) while the others go on.  Each
+   * member ends as train_batch with B = 1 leaves that model alone. */
+  anbn_status (*pop_train_step)(anbn_backend_ctx *ctx, const int32_t *inputs,
+                                const int32_t *targets, int32_t Tmax, const int32_t *T,
+                                const int32_t *divisor, const anbn_adam_hparams *hp, double *loss,
+                                anbn_status *status, char *err, size_t err_len);
 } anbn_backend_iface;
 
 typedef const anbn_backend_iface *(*anbn_backend_entry_fn)(uint32_t index);

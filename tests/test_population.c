@@ -1,0 +1,172 @@
+/* Populations: each member is bit for bit the model its seed gives alone.
+ * Compared as saved checkpoints, byte for byte: parameters, Adam moments,
+ * step, epoch, the shuffling generator and the config all in one image. */
+#include <unistd.h>
+
+#include "anbn_test.h"
+
+static anbn_config config(anbn_cell cell, int layers, int batch, float clip) {
+  anbn_config c;
+  anbn_config_init(&c);
+  c.backend = "ref", c.cell = cell, c.layers = layers, c.hidden = layers == 1 ? 2 : 3;
+  c.batch_size = batch, c.clip_norm = clip;
+  return c;
+}
+
+/* The saved image of a model, as bytes (caller frees). */
+static unsigned char *image(anbn_model *m, size_t *len) {
+  char path[] = "/tmp/anbn-pop-XXXXXX";
+  const int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  assert_anbn_ok(anbn_save(m, path));
+  unsigned char *bytes = (unsigned char *)test_read_file(path, len);
+  unlink(path);
+  return bytes;
+}
+
+static void assert_same_model(anbn_model *a, anbn_model *b) {
+  size_t la, lb;
+  unsigned char *ia = image(a, &la), *ib = image(b, &lb);
+  assert_int_equal(la, lb);
+  assert_memory_equal(ia, ib, la);
+  free(ia), free(ib);
+}
+
+/* P members, each on its own seed corpus, against P models trained alone. */
+static void compare(anbn_cell cell, int layers, int batch, float clip, int epochs) {
+  const uint64_t seeds[] = {1, 2, 3, 7, 11};
+  const size_t P = sizeof seeds / sizeof *seeds;
+  anbn_config c = config(cell, layers, batch, clip);
+  anbn_population *pop;
+  assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
+  anbn_corpus *train[5], *valid[5];
+  anbn_model *alone[5];
+  for (size_t i = 0; i < P; ++i) {
+    assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, seeds[i], &train[i], &valid[i]));
+    c.seed = seeds[i];
+    assert_anbn_ok(anbn_create(&c, &alone[i]));
+  }
+  double worst = 0;
+  for (int e = 0; e < epochs; ++e) {
+    anbn_status status[5];
+    anbn_epoch_stats st[5];
+    for (size_t i = 0; i < P; ++i) st[i].struct_size = sizeof st[i];
+    assert_anbn_ok(anbn_population_train_epoch(pop, (const anbn_corpus *const *)train, P, NULL, status, st));
+    for (size_t i = 0; i < P; ++i) {
+      anbn_epoch_stats one = {.struct_size = sizeof one};
+      assert_anbn_ok(anbn_train_epoch(alone[i], train[i], NULL, NULL, &one));
+      assert_int_equal(status[i], ANBN_OK);
+      assert_true(st[i].mean_loss == one.mean_loss); /* bit for bit, not within a tolerance */
+      assert_int_equal(st[i].sequences, one.sequences);
+      worst = st[i].mean_loss > worst ? st[i].mean_loss : worst;
+    }
+  }
+  for (size_t i = 0; i < P; ++i) {
+    anbn_model *m;
+    assert_anbn_ok(anbn_population_member(pop, i, &m));
+    assert_same_model(m, alone[i]);
+    anbn_destroy(alone[i]), anbn_corpus_destroy(train[i]), anbn_corpus_destroy(valid[i]);
+  }
+  print_message("[%s x%d batch %d clip %g] %zu members x %d epochs: every checkpoint byte-equal to its model alone\n",
+                anbn_cell_name(cell), layers, batch, (double)clip, P, epochs);
+  anbn_population_destroy(pop);
+}
+
+static void test_every_cell_bit_for_bit(void **state) {
+  (void)state;
+  for (int cell = 0; cell < 4; ++cell)
+    for (int layers = 1; layers <= 2; ++layers) compare((anbn_cell)cell, layers, 1, 0.f, 2);
+}
+
+static void test_clipping_and_batches(void **state) {
+  (void)state;
+  compare(ANBN_CELL_LSTM, 1, 1, 0.05f, 2);    /* each member clipped by its own norm */
+  compare(ANBN_CELL_GRU, 2, 3, 0.f, 1);       /* batches: one member after another, the same result */
+}
+
+/* A member whose loss goes non-finite is reported and left as it was; the
+ * others train as they would alone; an inactive member is not touched. */
+static void test_failing_and_inactive_members(void **state) {
+  (void)state;
+  const uint64_t seeds[] = {4, 5, 6};
+  anbn_config c = config(ANBN_CELL_LSTM, 1, 1, 0.f);
+  anbn_population *pop;
+  assert_anbn_ok(anbn_population_create(&c, seeds, 3, &pop));
+  anbn_model *m[3];
+  for (size_t i = 0; i < 3; ++i) assert_anbn_ok(anbn_population_member(pop, i, &m[i]));
+  float huge[3 * 2];
+  for (int k = 0; k < 6; ++k) huge[k] = 3e38f;
+  assert_anbn_ok(anbn_param_set(m[1], "fc.weight", huge, 6)); /* logits overflow: a non-finite loss */
+  size_t l0, l2;
+  unsigned char *before1 = NULL, *before2 = image(m[2], &l2);
+  before1 = image(m[1], &l0);
+  anbn_corpus *train, *valid;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 4, &train, &valid));
+  const int32_t active[3] = {1, 1, 0};
+  anbn_status status[3] = {ANBN_OK, ANBN_OK, ANBN_OK};
+  const anbn_corpus *one[1] = {train};
+  assert_anbn_ok(anbn_population_train_epoch(pop, one, 1, active, status, NULL));
+  assert_int_equal(status[0], ANBN_OK);
+  assert_int_equal(status[1], ANBN_ERR_NUMERIC);
+  assert_int_equal(status[2], ANBN_OK);
+  size_t l;
+  unsigned char *after1 = image(m[1], &l);
+  assert_int_equal(l, l0);
+  assert_memory_equal(before1, after1, l); /* the failed member: as it was, generator included */
+  free(after1);
+  unsigned char *after2 = image(m[2], &l);
+  assert_memory_equal(before2, after2, l2); /* the inactive one: untouched */
+  free(after2), free(before1), free(before2);
+  c.seed = 4;
+  anbn_model *alone;
+  assert_anbn_ok(anbn_create(&c, &alone));
+  assert_anbn_ok(anbn_train_epoch(alone, train, NULL, NULL, NULL));
+  assert_same_model(m[0], alone); /* the healthy member trained as alone, beside a failing one */
+  anbn_model_info info = {.struct_size = sizeof info};
+  assert_anbn_ok(anbn_model_get_info(m[1], &info));
+  assert_int_equal(info.epoch, 0);
+  anbn_destroy(alone), anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
+  anbn_population_destroy(pop);
+}
+
+static void test_bad_arguments(void **state) {
+  (void)state;
+  const uint64_t seeds[] = {1, 2};
+  anbn_config c = config(ANBN_CELL_RNN_TANH, 1, 1, 0.f);
+  anbn_population *pop = NULL;
+  assert_anbn_status(anbn_population_create(&c, seeds, 0, &pop), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_population_create(NULL, seeds, 2, &pop), ANBN_ERR_INVALID_ARGUMENT);
+  c.hidden = -1;
+  assert_anbn_status(anbn_population_create(&c, seeds, 2, &pop), ANBN_ERR_INVALID_ARGUMENT);
+  c.hidden = 2;
+  assert_anbn_ok(anbn_population_create(&c, seeds, 2, &pop));
+  size_t n;
+  assert_anbn_ok(anbn_population_size(pop, &n));
+  assert_int_equal(n, 2);
+  anbn_model *m;
+  assert_anbn_status(anbn_population_member(pop, 2, &m), ANBN_ERR_INVALID_ARGUMENT);
+  anbn_corpus *train, *valid, *abc, *abcv;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &train, &valid));
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBNCN, 1, &abc, &abcv));
+  const anbn_corpus *three[3] = {train, train, train}, *wrong[2] = {train, abc};
+  assert_anbn_status(anbn_population_train_epoch(pop, three, 3, NULL, NULL, NULL), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_population_train_epoch(pop, wrong, 2, NULL, NULL, NULL), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_ok(anbn_population_member(pop, 0, &m));
+  anbn_model_info info = {.struct_size = sizeof info};
+  assert_anbn_ok(anbn_model_get_info(m, &info));
+  assert_int_equal(info.epoch, 0); /* nothing trained by the refused calls */
+  anbn_corpus_destroy(train), anbn_corpus_destroy(valid), anbn_corpus_destroy(abc), anbn_corpus_destroy(abcv);
+  anbn_population_destroy(pop);
+  anbn_population_destroy(NULL);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_every_cell_bit_for_bit),
+      cmocka_unit_test(test_clipping_and_batches),
+      cmocka_unit_test(test_failing_and_inactive_members),
+      cmocka_unit_test(test_bad_arguments),
+  };
+  return cmocka_run_group_tests_name("population", tests, NULL, NULL);
+}
