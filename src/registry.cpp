@@ -258,6 +258,9 @@ anbn_status copy_info(const anbn_backend_info &i, anbn_backend_info_v2 *out) {
   ANBN_CHECK_ARG(out, "info is NULL");
   anbn_backend_info_v2 v{};
   v.name = i.name, v.available = i.available, v.reason = i.reason, v.path = i.path;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const Entry *e = find(current(), i.name);
+  v.population = e && e->iface && e->iface->pop_create ? 1 : 0;
   write_out(out, v, "info");
   return ANBN_OK;
 }

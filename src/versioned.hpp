@@ -18,7 +18,7 @@ namespace anbn {
 template <class T> struct FirstSize { static constexpr size_t value = sizeof(T); };
 template <> struct FirstSize<anbn_config> { static constexpr size_t value = offsetof(anbn_config, clip_norm); };
 template <> struct FirstSize<anbn_model_info> { static constexpr size_t value = offsetof(anbn_model_info, backend_reason); };
-template <> struct FirstSize<anbn_backend_info_v2> { static constexpr size_t value = sizeof(anbn_backend_info_v2); };
+template <> struct FirstSize<anbn_backend_info_v2> { static constexpr size_t value = offsetof(anbn_backend_info_v2, population); };
 template <> struct FirstSize<anbn_probe_buffers> { static constexpr size_t value = offsetof(anbn_probe_buffers, argmax); };
 
 // Sizes as 0.2 laid them out: what the *_init calls without a size fill, and

@@ -159,6 +159,10 @@ static void test_bad_arguments(void **state) {
   anbn_corpus_destroy(train), anbn_corpus_destroy(valid), anbn_corpus_destroy(abc), anbn_corpus_destroy(abcv);
   anbn_population_destroy(pop);
   anbn_population_destroy(NULL);
+  anbn_backend_info_v2 bi = {.struct_size = sizeof bi};
+  assert_anbn_ok(anbn_backend_find_v2("ref", &bi));
+  assert_int_equal(bi.population, 1);
+  if (anbn_backend_find_v2("onednn", &bi) == ANBN_OK) assert_int_equal(bi.population, 0);
 }
 
 int main(void) {

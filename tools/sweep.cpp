@@ -74,82 +74,142 @@ Scan scan(anbn_model *m, int max_n) {
   return s;
 }
 
-json run_one(const SweepConfig &c, uint64_t seed) {
-  anbn_config cfg = c.model;
-  cfg.backend = c.backend.c_str();
-  cfg.seed = seed;
+// One run through its epochs: what both engines share, so that they give the
+// same JSON; they differ only in how an epoch is trained (this run's model
+// alone, or as a member of a population).
+struct Run {
+  const SweepConfig &c;
+  uint64_t seed;
+  anbn_config cfg;
   Corpora corpus;
-  check(anbn_corpus_seed(cfg.language, seed, &corpus.train, &corpus.valid), "seed corpus");
-  ModelPtr m;
-  check(anbn_create(&cfg, &m.m), "creating the model");
-  const Regime &g = c.regime;
-  if (!std::isnan(g.forget_bias)) set_forget_bias(m.m, g.forget_bias);
+  ModelPtr own;            // the independent engine's model
+  anbn_model *m = nullptr; // the model trained: own, or a population's member
   int best_epoch = -1, epochs_run = 0;
   std::pair<int, double> best_score{-1, 0.0};
-  anbn_model_info info = {};
-  info.struct_size = sizeof info;
-  check(anbn_model_get_info(m.m, &info), "model info");
   Params best_params;
   double seconds = 0;
-  for (int e = 0; e < c.epochs; ++e) {
+
+  Run(const SweepConfig &config, uint64_t s, anbn_model *member) : c(config), seed(s), cfg(config.model) {
+    cfg.backend = c.backend.c_str();
+    cfg.seed = seed;
+    check(anbn_corpus_seed(cfg.language, seed, &corpus.train, &corpus.valid), "seed corpus");
+    if (!member) check(anbn_create(&cfg, &own.m), "creating the model");
+    m = member ? member : own.m;
+    if (!std::isnan(c.regime.forget_bias)) set_forget_bias(m, c.regime.forget_bias);
+  }
+
+  // Before epoch e: its learning rate; false once early stopping has ended the run.
+  bool begin_epoch(int e) {
+    const Regime &g = c.regime;
     if (g.schedule != "constant") {
       anbn_config t = cfg;
       t.lr = float(lr_at(g, cfg.lr, e, c.epochs));
-      check(anbn_model_set_training(m.m, &t), "learning rate");
+      check(anbn_model_set_training(m, &t), "learning rate");
     }
-    if (g.patience > 0 && best_epoch >= 0 && e - best_epoch > g.patience) break;  // early stop
+    if (g.patience > 0 && best_epoch >= 0 && e - best_epoch > g.patience) return false;  // early stop
     ++epochs_run;
-    anbn_epoch_stats st{};
-    st.struct_size = sizeof st;
-    const anbn_status rc = anbn_train_epoch(m.m, corpus.train, cancel_on_sigint, nullptr, &st);
+    return true;
+  }
+
+  void end_epoch(int e, anbn_status rc, const anbn_epoch_stats &st) {
     if (rc == ANBN_ERR_CANCELLED && g_interrupted) throw Interrupted{};
     check(rc, "training");
     seconds += st.seconds;
-    const auto score = valid_score(m.m, g.valid);
-    if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m.m);  // first best wins
+    const auto score = valid_score(m, c.regime.valid);
+    if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m);  // first best wins
   }
-  if (g.patience > 0) restore(m.m, best_params);  // early stopping ends on the best epoch's model
-  const Scan final_scan = scan(m.m, c.max_n);
-  const auto final_params = snapshot(m.m);
-  const std::string stem = c.save_dir + "/seed-" + std::to_string(seed);
-  if (!c.save_dir.empty()) save_checkpoint(m.m, stem + "-final.safetensors");
-  restore(m.m, best_params);  // back to the best epoch (training is over)
-  if (!c.save_dir.empty()) save_checkpoint(m.m, stem + "-best.safetensors");
-  const Scan best = (best_epoch == epochs_run - 1 || g.patience > 0) ? final_scan : scan(m.m, c.max_n);
-  // Spot checks far beyond the test range, only for a model that passed it.
-  // Spot checks far beyond the test range, only for a model that passed it,
-  // on --spot-backend when given (a float32 backend has PyTorch's rounding:
-  // there a saturated gate is exactly 1, in ref's float64 it leaks).
-  auto spot_checks = [&](const Scan &s) {
-    json spots = json::object();
-    if (s.capacity < c.max_n) return spots;
-    ModelPtr other;
-    if (!c.spot_backend.empty()) {
-      anbn_config oc = cfg;
-      oc.backend = c.spot_backend.c_str();
-      check(anbn_create(&oc, &other.m), "creating the --spot-backend model");
-      restore(other.m, snapshot(m.m));
-    }
-    for (const auto &r : check_lengths(other.m ? other.m : m.m, c.spot_n))
-      spots[std::to_string(r.n)] = {{"correct", r.deterministic_errors == 0}, {"margin", r.min_prob}};
-    return spots;
-  };
-  const json best_spots = spot_checks(best);  // the model holds the best epoch's parameters now
-  restore(m.m, final_params);  // back to the final model for its spot checks
-  const json spots = spot_checks(final_scan);
-  return json{{"seed", seed},
-              {"capacity", final_scan.capacity},
-              {"failures", final_scan.failures},
-              {"accepted", final_scan.accepted},
-              {"best_epoch", best_epoch},
-              {"best_valid_score", best_score.first},
-              {"best_valid_margin", best_score.second},
-              {"best_capacity", best.capacity},
-              {"best_spot_checks", best_spots},
-              {"epochs_run", epochs_run},
-              {"margin", final_scan.capacity > 0 ? json(final_scan.margin) : json(nullptr)},
-              {"spot_checks", spots},
-              {"train_seconds", seconds}};
+
+  json finish() {
+    const Regime &g = c.regime;
+    if (g.patience > 0) restore(m, best_params);  // early stopping ends on the best epoch's model
+    const Scan final_scan = scan(m, c.max_n);
+    const auto final_params = snapshot(m);
+    const std::string stem = c.save_dir + "/seed-" + std::to_string(seed);
+    if (!c.save_dir.empty()) save_checkpoint(m, stem + "-final.safetensors");
+    restore(m, best_params);  // back to the best epoch (training is over)
+    if (!c.save_dir.empty()) save_checkpoint(m, stem + "-best.safetensors");
+    const Scan best = (best_epoch == epochs_run - 1 || g.patience > 0) ? final_scan : scan(m, c.max_n);
+    // Spot checks far beyond the test range, only for a model that passed it,
+    // on --spot-backend when given (a float32 backend has PyTorch's rounding:
+    // there a saturated gate is exactly 1, in ref's float64 it leaks).
+    auto spot_checks = [&](const Scan &s) {
+      json spots = json::object();
+      if (s.capacity < c.max_n) return spots;
+      ModelPtr other;
+      if (!c.spot_backend.empty()) {
+        anbn_config oc = cfg;
+        oc.backend = c.spot_backend.c_str();
+        check(anbn_create(&oc, &other.m), "creating the --spot-backend model");
+        restore(other.m, snapshot(m));
+      }
+      for (const auto &r : check_lengths(other.m ? other.m : m, c.spot_n))
+        spots[std::to_string(r.n)] = {{"correct", r.deterministic_errors == 0}, {"margin", r.min_prob}};
+      return spots;
+    };
+    const json best_spots = spot_checks(best);  // the model holds the best epoch's parameters now
+    restore(m, final_params);  // back to the final model for its spot checks
+    const json spots = spot_checks(final_scan);
+    return json{{"seed", seed},
+                {"capacity", final_scan.capacity},
+                {"failures", final_scan.failures},
+                {"accepted", final_scan.accepted},
+                {"best_epoch", best_epoch},
+                {"best_valid_score", best_score.first},
+                {"best_valid_margin", best_score.second},
+                {"best_capacity", best.capacity},
+                {"best_spot_checks", best_spots},
+                {"epochs_run", epochs_run},
+                {"margin", final_scan.capacity > 0 ? json(final_scan.margin) : json(nullptr)},
+                {"spot_checks", spots},
+                {"train_seconds", seconds}};
+  }
+};
+
+// The independent engine: one run, its model alone.
+json run_one(const SweepConfig &c, uint64_t seed) {
+  Run r(c, seed, nullptr);
+  for (int e = 0; e < c.epochs && r.begin_epoch(e); ++e) {
+    anbn_epoch_stats st{};
+    st.struct_size = sizeof st;
+    const anbn_status rc = anbn_train_epoch(r.m, r.corpus.train, cancel_on_sigint, nullptr, &st);
+    r.end_epoch(e, rc, st);
+  }
+  return r.finish();
+}
+
+// The population engine: the seeds' runs as one population, trained together
+// (on ref, one SIMD lane each), each run otherwise exactly as run_one's.
+std::vector<json> run_population(const SweepConfig &c, const std::vector<uint64_t> &seeds) {
+  anbn_config cfg = c.model;
+  cfg.backend = c.backend.c_str();
+  anbn_population *pop = nullptr;
+  check(anbn_population_create(&cfg, seeds.data(), seeds.size(), &pop), "creating the population");
+  std::unique_ptr<anbn_population, void (*)(anbn_population *)> hold(pop, anbn_population_destroy);
+  std::vector<std::unique_ptr<Run>> runs;
+  std::vector<const anbn_corpus *> corpora;
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    anbn_model *member = nullptr;
+    check(anbn_population_member(pop, i, &member), "population member");
+    runs.push_back(std::make_unique<Run>(c, seeds[i], member));
+    corpora.push_back(runs.back()->corpus.train);
+  }
+  std::vector<int32_t> active(seeds.size());
+  std::vector<anbn_status> status(seeds.size());
+  std::vector<anbn_epoch_stats> st(seeds.size());
+  for (int e = 0; e < c.epochs; ++e) {
+    if (g_interrupted) throw Interrupted{};
+    bool any = false;
+    for (size_t i = 0; i < runs.size(); ++i) any |= (active[i] = runs[i]->begin_epoch(e)) != 0;
+    if (!any) break;
+    for (auto &s : st) s = anbn_epoch_stats{}, s.struct_size = sizeof s;
+    check(anbn_population_train_epoch(pop, corpora.data(), corpora.size(), active.data(), status.data(), st.data()),
+          "training the population");
+    for (size_t i = 0; i < runs.size(); ++i)
+      if (active[i]) runs[i]->end_epoch(e, status[i], st[i]);
+  }
+  std::vector<json> out;
+  for (auto &r : runs) out.push_back(r->finish());
+  return out;
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -203,6 +263,8 @@ int cmd_sweep(int argc, char **argv) {
           {"--backend", "B", "compute backend", "ref"},
           {"--language", "L", "anbn, anbnanbn or anbncn", "anbn"},
           {"--jobs", "N", "runs at once (threads)", std::to_string(std::max(1u, std::thread::hardware_concurrency()))},
+          {"--engine", "E", "population (the seeds split over --jobs populations, each trained in lockstep) or "
+                            "independent (one run per thread); the results are the same", "population where the backend has one"},
           {"--max-n", "N", "capacity is tested for n = 1..N", "1000"},
           {"--spot", "N[,N...]", "single n checked for runs that pass 1..--max-n", "10000,30000"},
           {"--spot-backend", "B", "run the spot checks on this backend (the trained parameters copied)", "--backend"},
@@ -238,6 +300,16 @@ int cmd_sweep(int argc, char **argv) {
   }
   const auto seeds = parse_seeds(a.str("--seeds"));
   const int jobs = std::max(1, int(a.integer("--jobs", 0, 1024)));
+  bool population = false;  // the default: where the backend trains populations in lockstep
+  if (a.has("--engine")) {
+    const std::string e = a.str("--engine");
+    if (e != "population" && e != "independent") throw Failure{"--engine takes population or independent", 2};
+    population = e == "population";
+  } else {
+    anbn_backend_info_v2 bi{};
+    bi.struct_size = sizeof bi;
+    population = anbn_backend_find_v2(c.backend.c_str(), &bi) == ANBN_OK && bi.population;
+  }
   const json config{{"cell", a.str("--cell")}, {"language", a.str("--language")}, {"hidden", c.model.hidden},
                     {"layers", c.model.layers}, {"lr", double(c.model.lr)}, {"batch", c.model.batch_size},
                     {"epochs", c.epochs}, {"valid_range", a.str("--valid-range")}, {"max_n", c.max_n},
@@ -274,37 +346,54 @@ int cmd_sweep(int argc, char **argv) {
   ProgressBar bar;
   const bool js = a.flag("--json");
   const auto t0 = std::chrono::steady_clock::now();
+  auto finished = [&](const json &r) {
+    std::lock_guard<std::mutex> lock(mu);
+    runs.push_back(r);
+    if (!results.empty()) {
+      std::ofstream out(results, std::ios::app);
+      out << json{{"config", config}, {"run", r}}.dump() << "\n";
+    }
+    bar.finish();
+    if (!js)
+      std::printf("seed %llu: capacity %d (best %d at epoch %d), accepted %d of %d, first failures %s\n",
+                  (unsigned long long)r["seed"].get<uint64_t>(), r["capacity"].get<int>(), r["best_capacity"].get<int>(),
+                  r["best_epoch"].get<int>(), r["accepted"].get<int>(), c.max_n, r["failures"].dump().c_str());
+    std::fflush(stdout);
+    bar.update("sweep", runs.size() - done.size(), todo.size(), 0.0);
+  };
+  auto failed = [&](const std::string &what, const Failure &f) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (first_error.empty()) first_error = what + ": " + f.message;
+  };
   auto worker = [&] {
     for (size_t i; (i = next++) < todo.size();) {
       if (g_interrupted) break;
-      json r;
       try {
-        r = run_one(c, todo[i]);
+        finished(run_one(c, todo[i]));
       } catch (const Interrupted &) {
         break;
       } catch (const Failure &f) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (first_error.empty()) first_error = "seed " + std::to_string(todo[i]) + ": " + f.message;
-        continue;
+        failed("seed " + std::to_string(todo[i]), f);
       }
-      std::lock_guard<std::mutex> lock(mu);
-      runs.push_back(r);
-      if (!results.empty()) {
-        std::ofstream out(results, std::ios::app);
-        out << json{{"config", config}, {"run", r}}.dump() << "\n";
-      }
-      bar.finish();
-      if (!js)
-        std::printf("seed %llu: capacity %d (best %d at epoch %d), accepted %d of %d, first failures %s\n",
-                    (unsigned long long)r["seed"].get<uint64_t>(), r["capacity"].get<int>(), r["best_capacity"].get<int>(),
-                    r["best_epoch"].get<int>(), r["accepted"].get<int>(), c.max_n, r["failures"].dump().c_str());
-      std::fflush(stdout);
-      bar.update("sweep", runs.size() - done.size(), todo.size(), 0.0);
+    }
+  };
+  const int threads = std::min<int>(jobs, int(todo.size()));
+  auto chunk = [&](int j) {  // the population engine: thread j's contiguous share of the seeds
+    const size_t lo = todo.size() * size_t(j) / size_t(threads), hi = todo.size() * size_t(j + 1) / size_t(threads);
+    const std::vector<uint64_t> part(todo.begin() + long(lo), todo.begin() + long(hi));
+    try {
+      for (const json &r : run_population(c, part)) finished(r);
+    } catch (const Interrupted &) {
+    } catch (const Failure &f) {
+      failed("seeds " + std::to_string(part.front()) + "-" + std::to_string(part.back()), f);
     }
   };
   SigintScope sigint;
   std::vector<std::thread> pool;
-  for (int j = 0; j < std::min<int>(jobs, int(todo.size())); ++j) pool.emplace_back(worker);
+  for (int j = 0; j < threads; ++j) {
+    if (population) pool.emplace_back(chunk, j);
+    else pool.emplace_back(worker);
+  }
   for (auto &t : pool) t.join();
   bar.finish();
   if (g_interrupted) {

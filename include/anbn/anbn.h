@@ -162,6 +162,7 @@ typedef struct anbn_backend_info_v2 {
   int available;
   const char *reason;
   const char *path;
+  int32_t population; /* 1 if it trains a population in lockstep (anbn_population_*) */
 } anbn_backend_info_v2;
 
 ANBN_API anbn_status anbn_backend_get_v2(size_t index, anbn_backend_info_v2 *info);

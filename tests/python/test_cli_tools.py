@@ -47,6 +47,25 @@ def test_sweep_is_reproducible_across_jobs():
     assert strip(one) == strip(two)
 
 
+@pytest.mark.parametrize("opts", [
+    ["--cell", "lstm", "--seeds", "0-9", "--epochs", "6"],
+    ["--cell", "peephole", "--layers", "2", "--seeds", "3-8", "--lr", "3e-2", "--clip", "1", "--forget-bias", "2",
+     "--epochs", "8", "--lr-schedule", "cosine", "--lr-final", "1e-3", "--max-n", "200", "--spot", "300"],
+    ["--cell", "gru", "--seeds", "1-5", "--epochs", "10", "--patience", "2", "--lr", "1e-2", "--jobs", "2"],
+    ["--cell", "rnn", "--seeds", "0-3", "--batch", "3", "--jobs", "1"]])
+def test_sweep_engines_give_the_same_json(opts):
+    """The population engine (ref: members in SIMD lanes) and one run per
+    thread: every field of the JSON the same, but the times."""
+    out = {}
+    for engine in ("population", "independent"):
+        d = sweep(*opts, "--engine", engine)
+        d.pop("wall_seconds")
+        for r in d["runs"]:
+            assert r.pop("train_seconds") >= 0
+        out[engine] = d
+    assert out["population"] == out["independent"]
+
+
 def test_sweep_training_options():
     d = sweep("--cell", "lstm", "--seeds", "0-1", "--forget-bias", "1", "--lr-schedule", "cosine",
               "--lr-final", "1e-4", "--patience", "1")
