@@ -1,0 +1,73 @@
+/* Training alone, one core: ms per model-epoch of a population of P LSTMs
+ * (H = 2, the seed configuration, each member on its own seed corpus and its
+ * own shuffle) trained in lockstep on ref, beside the same members trained one
+ * after another with anbn_train_epoch, in the same run.  Medians of --reps.
+ *
+ *   bench_population [P=1000] [reps=3] [cell=lstm]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "anbn/anbn.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "bench_population: %s: %s\n", what, anbn_last_error());
+  exit(1);
+}
+
+int main(int argc, char **argv) {
+  const size_t P = argc > 1 ? (size_t)atol(argv[1]) : 1000;
+  const int reps = argc > 2 ? atoi(argv[2]) : 3;
+  anbn_config c;
+  anbn_config_init(&c);
+  c.backend = "ref", c.hidden = 2, c.cell = ANBN_CELL_LSTM;
+  if (argc > 3 && anbn_cell_from_name(argv[3], &c.cell) != ANBN_OK) die("cell");
+  if (P < 1 || reps < 1 || reps > 99) die("usage: bench_population [P] [reps 1..99] [cell]");
+  uint64_t *seeds = malloc(P * sizeof *seeds);
+  const anbn_corpus **train = malloc(P * sizeof *train);
+  for (size_t i = 0; i < P; ++i) {
+    anbn_corpus *t, *v;
+    seeds[i] = i;
+    if (anbn_corpus_seed(ANBN_LANG_ANBN, i, &t, &v) != ANBN_OK) die("corpus");
+    anbn_corpus_destroy(v);
+    train[i] = t;
+  }
+  anbn_population *pop;
+  if (anbn_population_create(&c, seeds, P, &pop) != ANBN_OK) die("population");
+  const size_t alone_n = P < 50 ? P : 50; /* the one-at-a-time peer: the first 50 members */
+  double lanes[99], alone[99];
+  for (int r = 0; r < reps; ++r) {
+    double t0 = now();
+    if (anbn_population_train_epoch(pop, train, P, NULL, NULL, NULL) != ANBN_OK) die("population epoch");
+    lanes[r] = 1e3 * (now() - t0) / (double)P;
+    t0 = now();
+    for (size_t i = 0; i < alone_n; ++i) {
+      anbn_model *m;
+      c.seed = seeds[i];
+      if (anbn_create(&c, &m) != ANBN_OK || anbn_train_epoch(m, train[i], NULL, NULL, NULL) != ANBN_OK) die("epoch");
+      anbn_destroy(m);
+    }
+    alone[r] = 1e3 * (now() - t0) / (double)alone_n;
+  }
+  qsort(lanes, (size_t)reps, sizeof *lanes, by_value);
+  qsort(alone, (size_t)reps, sizeof *alone, by_value);
+  printf("%s H=2, one core, ms per model-epoch (median of %d): population of %zu in lanes %.3f, "
+         "one at a time %.3f (%.2fx)\n",
+         anbn_cell_name(c.cell), reps, P, lanes[reps / 2], alone[reps / 2], alone[reps / 2] / lanes[reps / 2]);
+  anbn_population_destroy(pop);
+  for (size_t i = 0; i < P; ++i) anbn_corpus_destroy((anbn_corpus *)train[i]);
+  free(seeds), free(train);
+  return 0;
+}
