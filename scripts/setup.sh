@@ -4,7 +4,8 @@
 set -euo pipefail
 
 debs=(cmake ninja-build g++ pkg-config libcmocka-dev nlohmann-json3-dev libdnnl-dev clang-14 libclang-rt-14-dev)
-py=(numpy torch safetensors pytest tqdm matplotlib)
+# module[:PyPI name]; Dask is the binding's optional extra, tested in CI
+py=(numpy torch safetensors pytest tqdm matplotlib "distributed:dask[distributed]")
 
 sudo=""
 if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
@@ -22,7 +23,7 @@ fi
 PYTHON=${PYTHON:-python3}
 pymissing=()
 for p in "${py[@]}"; do
-  "$PYTHON" -c "import $p" 2>/dev/null || pymissing+=("$p")
+  "$PYTHON" -c "import ${p%%:*}" 2>/dev/null || pymissing+=("${p#*:}")
 done
 if [ ${#pymissing[@]} -gt 0 ]; then
   echo "setup: installing from PyPI: ${pymissing[*]} (torch is large; this happens once)"

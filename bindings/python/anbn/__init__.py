@@ -28,7 +28,7 @@ from . import _lib
 from ._lib import lib
 
 __all__ = ["Error", "Corpus", "SeedCorpus", "Model", "State", "Probe", "EpochStats", "EvalStats", "Capacity",
-           "Generated", "backends", "version", "language_sequence"]
+           "Generated", "backends", "version", "language_sequence", "sweep"]
 
 LANGUAGES = {"anbn": 0, "anbnanbn": 1, "anbncn": 2}
 LANGUAGE_NAMES = {v: k for k, v in LANGUAGES.items()}
@@ -735,3 +735,6 @@ class Model(_Handle):
         i = self.info
         return (f"<anbn.Model {i['cell']} H={i['hidden']} layers={i['layers']} on {i['backend']}, "
                 f"epoch {i['epoch']}>")
+
+
+from ._sweep import sweep  # noqa: E402  (anbn sweep from Python, optionally on a Dask cluster)
