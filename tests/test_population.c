@@ -1,6 +1,7 @@
 /* Populations: each member is bit for bit the model its seed gives alone.
  * Compared as saved checkpoints, byte for byte: parameters, Adam moments,
  * step, epoch, the shuffling generator and the config all in one image. */
+#include <math.h>
 #include <unistd.h>
 
 #include "anbn_test.h"
@@ -165,12 +166,65 @@ static void test_bad_arguments(void **state) {
   if (anbn_backend_find_v2("onednn", &bi) == ANBN_OK) assert_int_equal(bi.population, 0);
 }
 
+/* torch-cpu trains a population as one batch (bmm over members, masks past
+ * each member's length, Adam in torch ops): each member within DESIGN.md §6's
+ * epoch tolerances of the same model trained alone on torch-cpu. */
+static void test_torch_population_within_tolerance(void **state) {
+  (void)state;
+  anbn_backend_info_v2 bi = {.struct_size = sizeof bi};
+  if (anbn_backend_find_v2("torch-cpu", &bi) != ANBN_OK || !bi.available) {
+    print_message("torch-cpu not built or unavailable here: the torch population is not tested in this build\n");
+    skip();
+  }
+  assert_int_equal(bi.population, 1);
+  const uint64_t seeds[] = {1, 2, 3};
+  const anbn_cell cells[] = {ANBN_CELL_LSTM, ANBN_CELL_GRU, ANBN_CELL_PEEPHOLE, ANBN_CELL_RNN_TANH};
+  for (size_t k = 0; k < 4; ++k) {
+    anbn_config c = config(cells[k], k == 2 ? 2 : 1, 1, k == 0 ? 0.5f : 0.f);
+    c.backend = "torch-cpu";
+    anbn_population *pop;
+    assert_anbn_ok(anbn_population_create(&c, seeds, 3, &pop));
+    anbn_corpus *train[3], *valid[3];
+    for (size_t i = 0; i < 3; ++i) assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, seeds[i], &train[i], &valid[i]));
+    anbn_epoch_stats st[3];
+    anbn_status status[3];
+    for (size_t i = 0; i < 3; ++i) st[i].struct_size = sizeof st[i];
+    assert_anbn_ok(anbn_population_train_epoch(pop, (const anbn_corpus *const *)train, 3, NULL, status, st));
+    double worst_p = 0, worst_l = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      assert_int_equal(status[i], ANBN_OK);
+      anbn_model *alone, *m;
+      c.seed = seeds[i];
+      assert_anbn_ok(anbn_create(&c, &alone));
+      anbn_epoch_stats one = {.struct_size = sizeof one};
+      assert_anbn_ok(anbn_train_epoch(alone, train[i], NULL, NULL, &one));
+      assert_anbn_ok(anbn_population_member(pop, i, &m));
+      size_t n;
+      float *pa = test_params(alone, &n), *pm = test_params(m, &n);
+      const double dp = max_abs_diff(pa, pm, n), dl = fabs(one.mean_loss - st[i].mean_loss) / one.mean_loss;
+      worst_p = dp > worst_p ? dp : worst_p, worst_l = dl > worst_l ? dl : worst_l;
+      anbn_model_info ia = {.struct_size = sizeof ia}, im = {.struct_size = sizeof im};
+      assert_anbn_ok(anbn_model_get_info(alone, &ia));
+      assert_anbn_ok(anbn_model_get_info(m, &im));
+      assert_int_equal(ia.adam_step, im.adam_step);
+      free(pa), free(pm);
+      anbn_destroy(alone), anbn_corpus_destroy(train[i]), anbn_corpus_destroy(valid[i]);
+    }
+    print_message("[torch-cpu population %s%s] 3 members, one seed epoch: loss %.2e (rel), params %.2e against "
+                  "each alone\n", anbn_cell_name(cells[k]), k == 0 ? " clip 0.5" : "", worst_l, worst_p);
+    assert_true(worst_l <= 1e-4);
+    assert_true(worst_p <= 1e-3);
+    anbn_population_destroy(pop);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_cell_bit_for_bit),
       cmocka_unit_test(test_clipping_and_batches),
       cmocka_unit_test(test_failing_and_inactive_members),
       cmocka_unit_test(test_bad_arguments),
+      cmocka_unit_test(test_torch_population_within_tolerance),
   };
   return cmocka_run_group_tests_name("population", tests, NULL, NULL);
 }

@@ -45,6 +45,11 @@ struct Ctx {
   size_t total = 0;
   int threads = 1;
   std::unique_ptr<torch::optim::Adam> opt;
+  // A population (pop_create): every canonical tensor with a leading member
+  // dimension, its Adam moments, and a step per member.
+  int64_t P = 0;
+  std::vector<torch::Tensor> pp, pm, pv;
+  torch::Tensor psteps;
 
   void init(const anbn_backend_desc &desc, torch::Device device) {
     d = desc, dev = device;
@@ -250,8 +255,9 @@ struct Ctx {
   }
 
   // One step of the cell in torch ops (autograd follows them): xi, hh (B, G*H)
-  // pre-activations W_ih x + b_ih and W_hh h' + b_hh, h and c (B, H), P (3, H)
-  // the peephole weights (undefined if none).  Returns h, c and the gates.
+  // pre-activations W_ih x + b_ih and W_hh h' + b_hh, h and c (B, H), P the
+  // peephole weights (3, H), or (B, 3, H) one set per row (a population),
+  // undefined if none.  Returns h, c and the gates.
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> step(const torch::Tensor &xi, const torch::Tensor &hh,
                                                                  const torch::Tensor &h, const torch::Tensor &c,
                                                                  const torch::Tensor &P) const {
@@ -263,10 +269,11 @@ struct Ctx {
       return {(1 - z) * n + z * h, c, torch::cat({r, z, n}, 1)};
     }
     auto a = (xi + hh).chunk(4, 1);  // LSTM rows i, f, g, o; peepholes on c' (i, f) and on c (o)
-    auto i = torch::sigmoid(P.defined() ? a[0] + P[0] * c : a[0]), f = torch::sigmoid(P.defined() ? a[1] + P[1] * c : a[1]);
+    auto row = [&](int r) { return P.select(-2, r); };  // (H), or (B, H)
+    auto i = torch::sigmoid(P.defined() ? a[0] + row(0) * c : a[0]), f = torch::sigmoid(P.defined() ? a[1] + row(1) * c : a[1]);
     auto g = torch::tanh(a[2]);
     auto c2 = f * c + i * g;
-    auto o = torch::sigmoid(P.defined() ? a[3] + P[2] * c2 : a[3]);
+    auto o = torch::sigmoid(P.defined() ? a[3] + row(2) * c2 : a[3]);
     return {o * torch::tanh(c2), c2, torch::cat({i, f, g, o}, 1)};
   }
 
@@ -303,6 +310,114 @@ struct Ctx {
       x = out.h[l];
     }
     return out;
+  }
+
+  // ------------------------------------------------------------ population
+
+  void pop_init(int64_t members) {
+    torch::NoGradGuard ng;
+    P = members;
+    for (const auto &t : params) {
+      std::vector<int64_t> shape{P};
+      for (int64_t d : t.sizes()) shape.push_back(d);
+      pp.push_back(torch::zeros(shape, t.options()).requires_grad_(true));
+      pm.push_back(torch::zeros(shape, t.options())), pv.push_back(torch::zeros(shape, t.options()));
+    }
+    psteps = torch::zeros({P}, torch::kLong);
+  }
+
+  void pop_member(int64_t i, const float *p, const float *m, const float *v, int64_t step, bool set) {
+    torch::NoGradGuard ng;
+    size_t off = 0;
+    for (size_t k = 0; k < pp.size(); ++k) {
+      for (auto [dst, src] : {std::pair{&pp[k], p}, std::pair{&pm[k], m}, std::pair{&pv[k], v}}) {
+        auto host = torch::from_blob(const_cast<float *>(src + off), params[k].sizes(), torch::kFloat32);
+        if (set) (*dst)[i].copy_(host);
+        else host.copy_((*dst)[i].to(torch::kCPU));
+      }
+      off += numel[k];
+    }
+    if (set) psteps[i] = step;
+  }
+
+  // Members as a batch: every matmul a bmm over the member dimension, the
+  // loss masked past each member's length, Adam in torch ops with each
+  // member's own step, clipping norm and all-or-nothing commit.
+  void pop_train(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
+                 const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
+    auto lens = torch::from_blob(const_cast<int32_t *>(T), {P}, torch::kInt32).to(torch::kLong);
+    auto div = torch::from_blob(const_cast<int32_t *>(divisor), {P}, torch::kInt32).to(torch::kFloat64);
+    auto xt = torch::from_blob(const_cast<int32_t *>(x), {P, Tmax}, torch::kInt32).to(dev, torch::kLong);
+    auto yt = torch::from_blob(const_cast<int32_t *>(y), {P, Tmax}, torch::kInt32).to(dev, torch::kLong);
+    for (auto &t : pp) t.mutable_grad() = torch::Tensor();
+    size_t k = 0;  // canonical order: embedding, per layer W_ih, W_hh, b_ih, b_hh (, P), fc
+    const auto &E = pp[k++];
+    auto in = E.gather(1, xt.unsqueeze(-1).expand({P, Tmax, E.size(2)}));  // (P, T, E)
+    for (int l = 0; l < L; ++l) {
+      const auto &W_ih = pp[k], &W_hh = pp[k + 1], &b_ih = pp[k + 2], &b_hh = pp[k + 3];
+      const torch::Tensor Pw = cell->peephole ? pp[k + 4] : torch::Tensor();
+      k += cell->peephole ? 5 : 4;
+      auto h = torch::zeros({P, H}, in.options()), c = torch::zeros({P, H}, in.options());
+      std::vector<torch::Tensor> hs;
+      for (int t = 0; t < Tmax; ++t) {
+        auto xi = torch::baddbmm(b_ih.unsqueeze(2), W_ih, in.select(1, t).unsqueeze(2)).squeeze(2);
+        auto hh = torch::baddbmm(b_hh.unsqueeze(2), W_hh, h.unsqueeze(2)).squeeze(2);
+        torch::Tensor g;
+        std::tie(h, c, g) = step(xi, hh, h, c, Pw);
+        hs.push_back(h);
+      }
+      in = torch::stack(hs, 1);  // (P, T, H)
+    }
+    const auto &fw = pp[k], &fb = pp[k + 1];
+    auto logp = torch::log_softmax(torch::baddbmm(fb.unsqueeze(1), in, fw.transpose(1, 2)), -1);  // (P, T, O)
+    auto mask = torch::arange(Tmax, lens.options()).unsqueeze(0) < lens.unsqueeze(1);           // (P, T)
+    auto nll = -logp.gather(2, yt.unsqueeze(2)).squeeze(2).masked_fill(~mask.to(dev), 0.0);
+    auto per = nll.sum(1) / div.to(dev, torch::kFloat32);  // (P)
+    per.sum().backward();
+    torch::NoGradGuard ng;
+    auto per_cpu = per.to(torch::kCPU, torch::kFloat64).contiguous();
+    auto ok = torch::isfinite(per) & (lens.to(dev) > 0);
+    std::vector<torch::Tensor> g;
+    auto sq = torch::zeros({P}, per.options().dtype(torch::kFloat64));
+    for (auto &t : pp) {
+      g.push_back(t.grad().defined() ? t.grad() : torch::zeros_like(t));
+      auto flat = g.back().reshape({P, -1});
+      ok = ok & torch::isfinite(flat).all(1);
+      sq = sq + flat.to(torch::kFloat64).pow(2).sum(1);
+    }
+    auto bshape = [&](const torch::Tensor &v, const torch::Tensor &like) {
+      std::vector<int64_t> s(size_t(like.dim()), 1);
+      s[0] = P;
+      return v.view(s);
+    };
+    if (hp.clip_norm > 0.f) {
+      auto coef = (double(hp.clip_norm) / (sq.sqrt() + 1e-6)).clamp_max(1.0).to(torch::kFloat32);
+      for (auto &gi : g) gi = gi * bshape(coef, gi);
+    }
+    auto t1 = (psteps + 1).to(torch::kFloat64);
+    auto step_size = (double(hp.lr) / (1.0 - torch::pow(double(hp.beta1), t1))).to(dev);
+    auto bc2 = torch::sqrt(1.0 - torch::pow(double(hp.beta2), t1)).to(dev);
+    std::vector<torch::Tensor> np, nm, nv;
+    for (size_t i = 0; i < pp.size(); ++i) {
+      auto m = pm[i] * hp.beta1 + g[i] * (1.0 - hp.beta1);
+      auto v = pv[i] * hp.beta2 + g[i] * g[i] * (1.0 - hp.beta2);
+      auto denom = v.sqrt() / bshape(bc2, v).to(torch::kFloat32) + hp.eps;
+      auto p = pp[i] - bshape(step_size, m).to(torch::kFloat32) * m / denom;
+      for (const auto &u : {p, m, v}) ok = ok & torch::isfinite(u.reshape({P, -1})).all(1);
+      np.push_back(p), nm.push_back(m), nv.push_back(v);
+    }
+    for (size_t i = 0; i < pp.size(); ++i) {
+      auto keep = bshape(ok, pp[i]);
+      pp[i].copy_(torch::where(keep, np[i], pp[i]));
+      pm[i].copy_(torch::where(keep, nm[i], pm[i]));
+      pv[i].copy_(torch::where(keep, nv[i], pv[i]));
+    }
+    auto ok_cpu = ok.to(torch::kCPU);
+    psteps += ok_cpu.to(torch::kLong);
+    for (int64_t b = 0; b < P; ++b) {
+      loss[b] = per_cpu[b].item<double>();
+      status[b] = T[b] <= 0 || ok_cpu[b].item<bool>() ? ANBN_OK : ANBN_ERR_NUMERIC;
+    }
   }
 
   void step_pass(const torch::Tensor &xt, const torch::Tensor &h0t, const torch::Tensor &c0t, const anbn_forward_out &out) {
@@ -444,15 +559,63 @@ anbn_status t_forward(anbn_backend_ctx *cx, const int32_t *x, int32_t B, int32_t
   });
 }
 
+anbn_status t_pop_create_on(torch::Device dev, const anbn_backend_desc *d, int32_t members, anbn_backend_ctx **out,
+                            char *err, size_t len) {
+  if (members < 1) return set_err(err, len, "a population needs members"), ANBN_ERR_INVALID_ARGUMENT;
+  anbn_status s = create_on(dev, d, out, err, len);
+  if (s != ANBN_OK) return s;
+  s = wrap(err, len, [&] { return cast(*out)->pop_init(members), ANBN_OK; });
+  if (s != ANBN_OK) t_destroy(*out), *out = nullptr;
+  return s;
+}
+anbn_status t_pop_create_cpu(const anbn_backend_desc *d, int32_t members, anbn_backend_ctx **out, char *err, size_t len) {
+  return t_pop_create_on(torch::kCPU, d, members, out, err, len);
+}
+anbn_status t_pop_create_cuda(const anbn_backend_desc *d, int32_t members, anbn_backend_ctx **out, char *err, size_t len) {
+  return t_pop_create_on(torch::Device(torch::kCUDA, 0), d, members, out, err, len);
+}
+
+anbn_status t_pop_member(anbn_backend_ctx *cx, int32_t i, float *p, float *m, float *v, size_t n, int64_t *step,
+                         bool set, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (i < 0 || i >= c->P) return set_err(err, len, "no such member"), ANBN_ERR_INVALID_ARGUMENT;
+  if (anbn_status s = check_n(c, n, err, len)) return s;
+  return wrap(err, len, [&] {
+    c->pop_member(i, p, m, v, *step, set);
+    if (!set) *step = c->psteps[i].item<int64_t>();
+    return ANBN_OK;
+  });
+}
+anbn_status t_pop_set(anbn_backend_ctx *cx, int32_t i, const float *p, const float *m, const float *v, size_t n,
+                      int64_t step, char *err, size_t len) {
+  return t_pop_member(cx, i, const_cast<float *>(p), const_cast<float *>(m), const_cast<float *>(v), n, &step, true,
+                      err, len);
+}
+anbn_status t_pop_get(anbn_backend_ctx *cx, int32_t i, float *p, float *m, float *v, size_t n, int64_t *step,
+                      char *err, size_t len) {
+  return t_pop_member(cx, i, p, m, v, n, step, false, err, len);
+}
+
+anbn_status t_pop_train_step(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t Tmax, const int32_t *T,
+                             const int32_t *divisor, const anbn_adam_hparams *hp, double *loss, anbn_status *status,
+                             char *err, size_t len) {
+  Ctx *c = cast(cx);
+  return wrap(err, len, [&] {
+    ThreadScope threads(c);
+    c->pop_train(x, y, Tmax, T, divisor, *hp, loss, status);
+    return ANBN_OK;
+  });
+}
+
 const anbn_backend_iface kTorchCpu = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cpu", cpu_available, cpu_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
-    nullptr, nullptr, nullptr, nullptr,  // no population method yet
+    t_pop_create_cpu, t_pop_set, t_pop_get, t_pop_train_step,
 };
 const anbn_backend_iface kTorchCuda = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cuda", cuda_available, cuda_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
-    nullptr, nullptr, nullptr, nullptr,  // no population method yet
+    t_pop_create_cuda, t_pop_set, t_pop_get, t_pop_train_step,
 };
 
 }  // namespace
