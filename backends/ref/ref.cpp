@@ -64,13 +64,15 @@ struct Ctx {
   int64_t step = 0;
   size_t total = 0, P = 0;      // P = 0: one model; else the population's size
   std::vector<int64_t> steps;   // a population's step per member
+  static constexpr size_t kBlock = 64;
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
   Cache cache;
   std::vector<float> nm, nv, np;  // Adam's next values
   Vec grad;
   Vec proj, erows, hs, cs, ail, ahl, actl, auxl, zl;                     // forward scratch
-  Vec dh_in, dh_below, dh_next, dc_next, dh, dhp, dai, dah, dz, nll, scale;  // backward scratch
+  Vec dh_in, dh_below, dh_next, dc_next, dh, dhp, dai, dah, dz, nll, scale, wt;  // backward scratch
+  std::vector<int32_t> yt;
 
   bool init(const anbn_backend_desc &desc, size_t members = 0) {
     d = desc;
@@ -111,26 +113,29 @@ struct Ctx {
   // writes what `out` asks for.  Each pre-activation is b + sum_k W[., k] in[k]
   // in k order, whichever path computes it: the same bits either way, and a
   // population member's lane the same bits as that model alone.
+  // x's rows are xs apart (0: T); a population's block of B lanes starts at member lane0.
   void forward(const int32_t *x, int B, int T, const float *h0, const float *c0, const anbn_forward_out &out,
-               bool train) {
+               bool train, size_t lane0 = 0, int xs = 0) {
     dispatch(B, [&](auto ci, auto nb, auto pl) {
-      forward_t<decltype(ci)::value, decltype(nb)::value, decltype(pl)::value>(x, B, T, h0, c0, out, train);
+      forward_t<decltype(ci)::value, decltype(nb)::value, decltype(pl)::value>(x, B, T, h0, c0, out, train, lane0,
+                                                                             xs ? xs : T);
     });
   }
   template <size_t CI, int NB, bool PL>
   ANBN_LANE_CLONES void forward_t(const int32_t *x, int B, int T, const float *h0, const float *c0,
-                                  const anbn_forward_out &out, bool train) {
+                                  const anbn_forward_out &out, bool train, size_t lane0, int xs) {
     constexpr const anbn_cells::Def &D = anbn_cells::kCells[CI];
+    const float *pw = p.data() + lane0;  // lane b's parameter i: pw[i*LS + b*LB]
     const int GH = G * H;
     const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
-    const size_t LS = PL ? nb : 1, LB = PL ? 1 : 0;  // parameter i of lane b: p[i*LS + b*LB]
+    const size_t LS = PL ? nb : 1, LB = PL ? 1 : 0;  // parameter i of lane b: pw[i*LS + b*LB]
     const bool proj0 = !train && !PL;  // shared inference: layer 0's b_ih + W_ih e once per token of the vocabulary
     if (proj0) {
       proj.resize(size_t(V) * GH);  // (V, G*H)
       for (int v = 0; v < V; ++v)
         for (int g = 0; g < GH; ++g) {
-          double s = p[layers[0].bih + g];
-          for (int k = 0; k < E; ++k) s += double(p[layers[0].wih + size_t(g) * E + k]) * p[emb + size_t(v) * E + k];
+          double s = pw[layers[0].bih + g];
+          for (int k = 0; k < E; ++k) s += double(pw[layers[0].wih + size_t(g) * E + k]) * pw[emb + size_t(v) * E + k];
           proj[size_t(v) * GH + g] = s;
         }
     }
@@ -174,25 +179,25 @@ struct Ctx {
           else if (!proj0) e = (erows.resize(size_t(E) * nb), erows.data());
           if (e)
             for (int k = 0; k < E; ++k)
-              for (size_t b = 0; b < nb; ++b) e[k * nb + b] = p[(emb + size_t(x[b * T + t]) * E + k) * LS + b * LB];
+              for (size_t b = 0; b < nb; ++b) e[k * nb + b] = pw[(emb + size_t(x[b * xs + t]) * E + k) * LS + b * LB];
           in = e;
         }
         double *__restrict ai = ail.data(), *__restrict ah = ahl.data();
         for (int g = 0; g < GH; ++g) {  // (G*H, B) input and recurrent pre-activations
           if (!in) {
-            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = proj[size_t(x[b * T + t]) * GH + g];
+            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = proj[size_t(x[b * xs + t]) * GH + g];
           } else {
-            const float *w = &p[(ly.wih + size_t(g) * ly.in) * LS];
-            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = p[(ly.bih + g) * LS + b * LB];
+            const float *w = &pw[(ly.wih + size_t(g) * ly.in) * LS];
+            for (size_t b = 0; b < nb; ++b) ai[g * nb + b] = pw[(ly.bih + g) * LS + b * LB];
             for (int k = 0; k < ly.in; ++k)
               for (size_t b = 0; b < nb; ++b) ai[g * nb + b] += double(w[k * LS + b * LB]) * in[k * nb + b];
           }
-          const float *w = &p[(ly.whh + size_t(g) * H) * LS];
-          for (size_t b = 0; b < nb; ++b) ah[g * nb + b] = p[(ly.bhh + g) * LS + b * LB];
+          const float *w = &pw[(ly.whh + size_t(g) * H) * LS];
+          for (size_t b = 0; b < nb; ++b) ah[g * nb + b] = pw[(ly.bhh + g) * LS + b * LB];
           for (int k = 0; k < H; ++k)
             for (size_t b = 0; b < nb; ++b) ah[g * nb + b] += double(w[k * LS + b * LB]) * hp[k * nb + b];
         }
-        anbn_cells::step_forward<RefMath>(D, H, nb, ai, ah, &p[ly.pp * LS], LS, LB, hp, cp, h, c, act, aux);
+        anbn_cells::step_forward<RefMath>(D, H, nb, ai, ah, &pw[ly.pp * LS], LS, LB, hp, cp, h, c, act, aux);
         if (out.gates && G > 1)
           for (size_t b = 0; b < nb; ++b)
             for (int g = 0; g < GH; ++g) out.gates[((b * T + t) * L + l) * GH + g] = float(act[g * nb + b]);
@@ -201,10 +206,10 @@ struct Ctx {
       if (train || out.log_probs) {  // (O, B) = log_softmax(W_fc h + b_fc)
         double *__restrict z = train ? &C.logp[size_t(t) * O * nb] : zl.data();
         for (int o = 0; o < O; ++o) {
-          for (size_t b = 0; b < nb; ++b) z[o * nb + b] = p[(fcb + o) * LS + b * LB];
+          for (size_t b = 0; b < nb; ++b) z[o * nb + b] = pw[(fcb + o) * LS + b * LB];
           for (int j = 0; j < H; ++j)
             for (size_t b = 0; b < nb; ++b)
-              z[o * nb + b] += double(p[(fcw + size_t(o) * H + j) * LS + b * LB]) * top[j * nb + b];
+              z[o * nb + b] += double(pw[(fcw + size_t(o) * H + j) * LS + b * LB]) * top[j * nb + b];
         }
         double *__restrict mx = &zl[size_t(O) * nb], *__restrict sum = mx + nb;  // (B) each
         for (size_t b = 0; b < nb; ++b) mx[b] = z[b];
@@ -239,35 +244,40 @@ struct Ctx {
   // steps counted (a population's members have sequences of their own
   // lengths; the rest of a lane adds exact zeros).  Accumulates into grad;
   // leaves each lane's summed NLL in nll.
-  void backward(const int32_t *x, const int32_t *y, int B, const int32_t *Tl) {
+  void backward(const int32_t *x, const int32_t *y, int B, const int32_t *Tl, size_t lane0 = 0, int xs = 0) {
     dispatch(B, [&](auto ci, auto nb, auto pl) {
-      backward_t<decltype(ci)::value, decltype(nb)::value, decltype(pl)::value>(x, y, B, Tl);
+      backward_t<decltype(ci)::value, decltype(nb)::value, decltype(pl)::value>(x, y, B, Tl, lane0, xs ? xs : cache.T);
     });
   }
   template <size_t CI, int NB, bool PL>
-  ANBN_LANE_CLONES void backward_t(const int32_t *x, const int32_t *y, int B, const int32_t *Tl) {
+  ANBN_LANE_CLONES void backward_t(const int32_t *x, const int32_t *y, int B, const int32_t *Tl, size_t lane0, int xs) {
     constexpr const anbn_cells::Def &D = anbn_cells::kCells[CI];
+    const float *pw = p.data() + lane0;
+    double *gw = grad.data() + lane0;
     const Cache &C = cache;
     const int T = C.T, GH = G * H;
     const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
-    const size_t LS = PL ? nb : 1, LB = PL ? 1 : 0;  // parameter i of lane b: p[i*LS + b*LB], its gradient grad[...]
+    const size_t LS = PL ? P : 1, LB = PL ? 1 : 0;  // parameter i of lane b: pw[i*LS + b*LB], its gradient gw[...]
     dh_in.assign(size_t(T) * HB, 0.0);  // (T, H, B): dloss/dh of the current layer from above
-    dz.resize(size_t(O) * nb), nll.assign(nb, 0.0);
+    dz.resize(size_t(O) * nb), nll.assign(nb, 0.0), yt.resize(nb), wt.resize(nb);
     for (int t = 0; t < T; ++t) {
       const double *lp = &C.logp[size_t(t) * O * nb], *h = &C.h[L - 1][size_t(t + 1) * HB];
       double *dht = &dh_in[size_t(t) * HB];
-      for (size_t b = 0; b < nb; ++b)
-        if (!Tl || t < Tl[b]) nll[b] -= lp[size_t(y[b * T + t]) * nb + b];
-      for (int o = 0; o < O; ++o)
+      for (size_t b = 0; b < nb; ++b) {  // this step's target and weight per lane: scale, or 0 past its length
+        yt[b] = y[b * xs + t];
+        wt[b] = !Tl || t < Tl[b] ? scale[b] : 0.0;
+        if (wt[b] != 0.0) nll[b] -= lp[size_t(yt[b]) * nb + b];
+      }
+      for (int o = 0; o < O; ++o)  // (exp - onehot) * scale: the same bits as one model, exact zeros past the end
         for (size_t b = 0; b < nb; ++b)
-          dz[o * nb + b] = Tl && t >= Tl[b] ? 0.0 : (ref_math::exp(lp[o * nb + b]) - (o == y[b * T + t] ? 1.0 : 0.0)) * scale[b];
+          dz[o * nb + b] = (ref_math::exp(lp[o * nb + b]) - (o == yt[b] ? 1.0 : 0.0)) * wt[b];
       for (int o = 0; o < O; ++o) {
-        for (size_t b = 0; b < nb; ++b) grad[(fcb + o) * LS + b * LB] += dz[o * nb + b];
+        for (size_t b = 0; b < nb; ++b) gw[(fcb + o) * LS + b * LB] += dz[o * nb + b];
         for (int j = 0; j < H; ++j) {
           const size_t wi = fcw + size_t(o) * H + j;
           for (size_t b = 0; b < nb; ++b) {
-            grad[wi * LS + b * LB] += dz[o * nb + b] * h[j * nb + b];
-            dht[j * nb + b] += dz[o * nb + b] * double(p[wi * LS + b * LB]);
+            gw[wi * LS + b * LB] += dz[o * nb + b] * h[j * nb + b];
+            dht[j * nb + b] += dz[o * nb + b] * double(pw[wi * LS + b * LB]);
           }
         }
       }
@@ -283,24 +293,24 @@ struct Ctx {
         const double *xt = l ? &C.h[l - 1][size_t(t + 1) * HB] : &C.x[0][size_t(t) * IB];
         for (size_t k = 0; k < HB; ++k) dh[k] = dh_in[size_t(t) * HB + k] + dh_next[k];
         anbn_cells::step_backward<RefMath>(D, H, nb, dh.data(), dc_next.data(), hp, cp, hp + HB, cp + HB,
-                                           &C.act[l][size_t(t) * GB], &C.aux[l][size_t(t) * HB], &p[ly.pp * LS], LS,
-                                           LB, dai.data(), dah.data(), dhp.data(), &grad[ly.pp * LS]);
+                                           &C.act[l][size_t(t) * GB], &C.aux[l][size_t(t) * HB], &pw[ly.pp * LS], LS,
+                                           LB, dai.data(), dah.data(), dhp.data(), &gw[ly.pp * LS]);
         dh_next.swap(dhp);  // dh' = the bypass (GRU: z dh) + W_hh^T dah;  weight gradients
         double *dxt = &dh_below[size_t(t) * IB];
         for (int g = 0; g < GH; ++g) {
           const double *ag = &dai[size_t(g) * nb], *hg = &dah[size_t(g) * nb];
-          for (size_t b = 0; b < nb; ++b) grad[(ly.bih + g) * LS + b * LB] += ag[b];
-          for (size_t b = 0; b < nb; ++b) grad[(ly.bhh + g) * LS + b * LB] += hg[b];
+          for (size_t b = 0; b < nb; ++b) gw[(ly.bih + g) * LS + b * LB] += ag[b];
+          for (size_t b = 0; b < nb; ++b) gw[(ly.bhh + g) * LS + b * LB] += hg[b];
           const size_t wih = ly.wih + size_t(g) * ly.in, whh = ly.whh + size_t(g) * H;
           for (int k = 0; k < ly.in; ++k)
             for (size_t b = 0; b < nb; ++b) {
-              grad[(wih + k) * LS + b * LB] += ag[b] * xt[k * nb + b];
-              dxt[k * nb + b] += ag[b] * double(p[(wih + k) * LS + b * LB]);
+              gw[(wih + k) * LS + b * LB] += ag[b] * xt[k * nb + b];
+              dxt[k * nb + b] += ag[b] * double(pw[(wih + k) * LS + b * LB]);
             }
           for (int k = 0; k < H; ++k)
             for (size_t b = 0; b < nb; ++b) {
-              grad[(whh + k) * LS + b * LB] += hg[b] * hp[k * nb + b];
-              dh_next[k * nb + b] += hg[b] * double(p[(whh + k) * LS + b * LB]);
+              gw[(whh + k) * LS + b * LB] += hg[b] * hp[k * nb + b];
+              dh_next[k * nb + b] += hg[b] * double(pw[(whh + k) * LS + b * LB]);
             }
         }
       }
@@ -310,7 +320,7 @@ struct Ctx {
         for (int t = 0; t < T; ++t)
           for (size_t b = 0; b < nb; ++b)
             for (int k = 0; k < E; ++k)
-              grad[(emb + size_t(x[b * T + t]) * E + k) * LS + b * LB] += dh_below[size_t(t) * IB + k * nb + b];
+              gw[(emb + size_t(x[b * xs + t]) * E + k) * LS + b * LB] += dh_below[size_t(t) * IB + k * nb + b];
       }
     }
   }
@@ -333,20 +343,53 @@ struct Ctx {
 
   bool adam(const anbn_adam_hparams &hp) { return anbn_plugin::adam_step(p, m, v, grad, step, hp, nm, nv, np); }
 
+  // Adam for every lane into nm/nv/np (committed by the caller): AdamStep's
+  // arithmetic, element for element, with each member's own step; bad[b] set
+  // where a new value is not finite.
+  ANBN_LANE_CLONES void adam_lanes(const anbn_adam_hparams &hp, char *bad) {
+    std::vector<double> ss(P), bc2(P);
+    for (size_t b = 0; b < P; ++b) {
+      const anbn_plugin::AdamStep a(hp, steps[b] + 1);
+      ss[b] = a.step_size, bc2[b] = a.bc2_sqrt;
+    }
+    const double b1 = hp.beta1, b2 = hp.beta2, eps = hp.eps;
+    nm.resize(p.size()), nv.resize(p.size()), np.resize(p.size());
+    auto finite = [](float x) { return x - x == 0.f; };  // false for inf and NaN; vectorizes
+    for (size_t i = 0; i < total; ++i)
+      for (size_t b = 0; b < P; ++b) {
+        const size_t k = i * P + b;
+        const double g = grad[k];
+        nm[k] = float(b1 * m[k] + (1.0 - b1) * g);
+        nv[k] = float(b2 * v[k] + (1.0 - b2) * g * g);
+        const double denom = std::sqrt(double(nv[k])) / bc2[b] + eps;
+        np[k] = float(double(p[k]) - ss[b] * double(nm[k]) / denom);
+        bad[b] |= !(finite(np[k]) & finite(nm[k]) & finite(nv[k]));
+      }
+  }
+
   // A population's step: every member with T[b] > 0 trains on its own
   // sequence as one model would (train_batch, B = 1), in lanes.  A member
   // whose loss, gradient or update is not finite is left as it was.
   void pop_step(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
                 const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
     std::fill(grad.begin(), grad.end(), 0.0);
-    scale.resize(P);
-    for (size_t b = 0; b < P; ++b) scale[b] = 1.0 / (double(divisor[b]) * 1);
-    forward(x, int(P), Tmax, nullptr, nullptr, anbn_forward_out{}, true);
-    backward(x, y, int(P), T);
-    std::vector<char> ok(P), bad(P, 0);
-    for (size_t b = 0; b < P; ++b) {
-      loss[b] = nll[b] * scale[b];
-      ok[b] = T[b] > 0 && std::isfinite(loss[b]);
+    std::vector<char> ok(P, 0), bad(P, 0);
+    // Blocks of kBlock members: a block's activations stay in cache, and it
+    // runs only to its own longest sequence.
+    for (size_t b0 = 0; b0 < P; b0 += kBlock) {
+      const size_t nb = std::min(kBlock, P - b0);
+      int Tb = 0;
+      for (size_t b = 0; b < nb; ++b) Tb = std::max(Tb, int(T[b0 + b]));
+      if (Tb == 0) continue;
+      scale.resize(nb);
+      for (size_t b = 0; b < nb; ++b) scale[b] = 1.0 / (double(divisor[b0 + b]) * 1);
+      const int32_t *xb = x + b0 * size_t(Tmax), *yb = y + b0 * size_t(Tmax);
+      forward(xb, int(nb), Tb, nullptr, nullptr, anbn_forward_out{}, true, b0, Tmax);
+      backward(xb, yb, int(nb), T + b0, b0, Tmax);
+      for (size_t b = 0; b < nb; ++b) {
+        loss[b0 + b] = nll[b] * scale[b];
+        ok[b0 + b] = T[b0 + b] > 0 && std::isfinite(loss[b0 + b]);
+      }
     }
     for (size_t i = 0; i < total; ++i)
       for (size_t b = 0; b < P; ++b) ok[b] = ok[b] && std::isfinite(grad[i * P + b]);
@@ -360,14 +403,7 @@ struct Ctx {
           for (size_t i = 0; i < total; ++i) grad[i * P + b] = grad[i * P + b] * coef;
       }
     }
-    std::vector<anbn_plugin::AdamStep> a;
-    for (size_t b = 0; b < P; ++b) a.emplace_back(hp, steps[b] + 1);
-    nm.resize(p.size()), nv.resize(p.size()), np.resize(p.size());
-    for (size_t i = 0; i < total; ++i)
-      for (size_t b = 0; b < P; ++b) {
-        const size_t k = i * P + b;
-        if (ok[b] && !a[b].element(p[k], m[k], v[k], grad[k], nm[k], nv[k], np[k])) bad[b] = 1;
-      }
+    adam_lanes(hp, bad.data());
     for (size_t b = 0; b < P; ++b) {
       const bool commit = ok[b] && !bad[b];
       status[b] = commit || T[b] <= 0 ? ANBN_OK : ANBN_ERR_NUMERIC;
