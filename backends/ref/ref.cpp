@@ -363,7 +363,7 @@ struct Ctx {
         nv[k] = float(b2 * v[k] + (1.0 - b2) * g * g);
         const double denom = std::sqrt(double(nv[k])) / bc2[b] + eps;
         np[k] = float(double(p[k]) - ss[b] * double(nm[k]) / denom);
-        bad[b] |= !(finite(np[k]) & finite(nm[k]) & finite(nv[k]));
+        bad[b] |= char(!(int(finite(np[k])) & int(finite(nm[k])) & int(finite(nv[k]))));
       }
   }
 

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   for (int steps = 0; steps < 24 && in.n; ++steps) {
     anbn_model *m = models[u8(&in) & 1];
-    const uint32_t op = u8(&in) % 13;
+    const uint32_t op = u8(&in) % 14;
     size_t nb;
     char *before = fuzz_image(m, &nb);
     anbn_status rc = ANBN_OK;
@@ -155,6 +155,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const size_t cap = with_buf ? u8(&in) * 2u : 0;
         rc = fuzz_check(anbn_diagnose(m, (int32_t)(u32(&in) % 200) - 10, with_buf ? buf : NULL, cap, &len), "diagnose");
         if (rc == ANBN_OK && with_buf && strlen(buf) != len) abort();  // the text and its length agree
+        break;
+      }
+      case 12: {  // a population of m's config (its fuzzed training settings too): each member that
+                   // trained is bit for bit its seed's model trained alone; one that failed is unchanged
+        anbn_config c;
+        if (fuzz_check(anbn_model_get_config(m, &c), "get_config") != ANBN_OK) abort();
+        uint64_t seeds[3];
+        int32_t active[3];
+        const size_t P = 1 + u8(&in) % 3;
+        for (size_t k = 0; k < P; ++k) seeds[k] = u8(&in) % 4, active[k] = (int32_t)(u8(&in) % 4 != 0);
+        anbn_population *pop = NULL;
+        rc = fuzz_check(anbn_population_create(&c, seeds, P, &pop), "population_create");
+        if (rc != ANBN_OK) break;
+        anbn_status status[3];
+        const anbn_corpus *one[1] = {corpus};
+        const int masked = u8(&in) & 1;
+        rc = fuzz_check(anbn_population_train_epoch(pop, one, 1, masked ? active : NULL, status, NULL),
+                        "population_train_epoch");
+        for (size_t k = 0; k < P && rc == ANBN_OK; ++k) {
+          anbn_model *member = NULL, *alone = NULL;
+          if (fuzz_check(anbn_population_member(pop, k, &member), "population_member") != ANBN_OK) abort();
+          c.seed = seeds[k];
+          if (anbn_create(&c, &alone) != ANBN_OK) abort();
+          size_t na;
+          char *fresh = fuzz_image(alone, &na);
+          const int on = !masked || active[k];
+          const anbn_status r1 = on ? anbn_train_epoch(alone, corpus, NULL, NULL, NULL) : ANBN_OK;
+          if (status[k] != ANBN_OK && status[k] != ANBN_ERR_NUMERIC) abort();
+          if (on && (status[k] == ANBN_OK) != (r1 == ANBN_OK)) {
+            fprintf(stderr, "population member %zu: %s, alone: %s\n", k, anbn_status_string(status[k]),
+                    anbn_status_string(r1));
+            abort();
+          }
+          char *want = on && r1 == ANBN_OK ? fuzz_image(alone, &na) : fresh;  // trained, or as it was
+          same_image(member, want, na, "a population member against its model alone");
+          if (want != fresh) free(want);
+          free(fresh);
+          anbn_destroy(alone);
+        }
+        anbn_population_destroy(pop);
+        rc = ANBN_OK;
         break;
       }
       default: {
