@@ -35,14 +35,14 @@ static void assert_same_model(anbn_model *a, anbn_model *b) {
 }
 
 /* P members, each on its own seed corpus, against P models trained alone. */
-static void compare(anbn_cell cell, int layers, int batch, float clip, int epochs) {
-  const uint64_t seeds[] = {1, 2, 3, 7, 11};
-  const size_t P = sizeof seeds / sizeof *seeds;
+static void compare_n(anbn_cell cell, int layers, int batch, float clip, int epochs, size_t P) {
+  uint64_t seeds[160] = {1, 2, 3, 7, 11};
+  for (size_t i = 5; i < P; ++i) seeds[i] = 100 + i;
   anbn_config c = config(cell, layers, batch, clip);
   anbn_population *pop;
   assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
-  anbn_corpus *train[5], *valid[5];
-  anbn_model *alone[5];
+  anbn_corpus *train[160], *valid[160];
+  anbn_model *alone[160];
   for (size_t i = 0; i < P; ++i) {
     assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, seeds[i], &train[i], &valid[i]));
     c.seed = seeds[i];
@@ -50,8 +50,8 @@ static void compare(anbn_cell cell, int layers, int batch, float clip, int epoch
   }
   double worst = 0;
   for (int e = 0; e < epochs; ++e) {
-    anbn_status status[5];
-    anbn_epoch_stats st[5];
+    anbn_status status[160];
+    anbn_epoch_stats st[160];
     for (size_t i = 0; i < P; ++i) st[i].struct_size = sizeof st[i];
     assert_anbn_ok(anbn_population_train_epoch(pop, (const anbn_corpus *const *)train, P, NULL, status, st));
     for (size_t i = 0; i < P; ++i) {
@@ -74,6 +74,10 @@ static void compare(anbn_cell cell, int layers, int batch, float clip, int epoch
   anbn_population_destroy(pop);
 }
 
+static void compare(anbn_cell cell, int layers, int batch, float clip, int epochs) {
+  compare_n(cell, layers, batch, clip, epochs, 5);
+}
+
 static void test_every_cell_bit_for_bit(void **state) {
   (void)state;
   for (int cell = 0; cell < 4; ++cell)
@@ -84,6 +88,13 @@ static void test_clipping_and_batches(void **state) {
   (void)state;
   compare(ANBN_CELL_LSTM, 1, 1, 0.05f, 2);    /* each member clipped by its own norm */
   compare(ANBN_CELL_GRU, 2, 3, 0.f, 1);       /* batches: one member after another, the same result */
+}
+
+/* More members than one block of lanes (ref runs them in blocks of 64). */
+static void test_many_members(void **state) {
+  (void)state;
+  compare_n(ANBN_CELL_LSTM, 1, 1, 0.f, 1, 150);
+  compare_n(ANBN_CELL_PEEPHOLE, 2, 1, 0.f, 1, 70);
 }
 
 /* A member whose loss goes non-finite is reported and left as it was; the
@@ -222,6 +233,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_cell_bit_for_bit),
       cmocka_unit_test(test_clipping_and_batches),
+      cmocka_unit_test(test_many_members),
       cmocka_unit_test(test_failing_and_inactive_members),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_torch_population_within_tolerance),

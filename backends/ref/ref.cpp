@@ -128,7 +128,7 @@ struct Ctx {
     const float *pw = p.data() + lane0;  // lane b's parameter i: pw[i*LS + b*LB]
     const int GH = G * H;
     const size_t nb = NB ? size_t(NB) : size_t(B), HB = size_t(H) * nb, GB = size_t(GH) * nb;
-    const size_t LS = PL ? nb : 1, LB = PL ? 1 : 0;  // parameter i of lane b: pw[i*LS + b*LB]
+    const size_t LS = PL ? P : 1, LB = PL ? 1 : 0;  // a population: members lane0.., stride P
     const bool proj0 = !train && !PL;  // shared inference: layer 0's b_ih + W_ih e once per token of the vocabulary
     if (proj0) {
       proj.resize(size_t(V) * GH);  // (V, G*H)
