@@ -3,6 +3,7 @@
 // lanes; the cells are backends/common/cell.hpp's; the parameters and Adam
 // state are float32 as in PyTorch.  Numerics are
 // DESIGN.md §2 exactly (PyTorch's RNN/LSTM/GRU, log-softmax, NLL / len, Adam).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -65,6 +66,11 @@ struct Ctx {
   size_t total = 0, P = 0;      // P = 0: one model; else the population's size
   std::vector<int64_t> steps;   // a population's step per member
   static constexpr size_t kBlock = 64;
+  std::vector<size_t> perm;  // a population step's lane order (by length)
+  std::vector<int32_t> px, py, pT, pdiv;
+  std::vector<double> ploss;
+  std::vector<anbn_status> pstatus;
+  std::vector<float> tmpf;
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
   Cache cache;
@@ -372,6 +378,49 @@ struct Ctx {
   // whose loss, gradient or update is not finite is left as it was.
   void pop_step(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
                 const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
+    if (P <= kBlock) return pop_step_lanes(x, y, Tmax, T, divisor, hp, loss, status);
+    // More than one block: the lanes are put in order of this step's lengths
+    // (longest first) and back after, so that a block runs to about its own
+    // members' lengths rather than the population's longest.  A member's
+    // arithmetic is the same in any lane.
+    perm.resize(P);
+    for (size_t b = 0; b < P; ++b) perm[b] = b;
+    std::stable_sort(perm.begin(), perm.end(), [&](size_t a, size_t b) { return T[a] > T[b]; });
+    const size_t row = size_t(Tmax);
+    px.resize(P * row), py.resize(P * row), pT.resize(P), pdiv.resize(P), ploss.resize(P), pstatus.resize(P);
+    for (size_t r = 0; r < P; ++r) {
+      const size_t b = perm[r];
+      std::copy(x + b * row, x + (b + 1) * row, px.begin() + long(r * row));
+      std::copy(y + b * row, y + (b + 1) * row, py.begin() + long(r * row));
+      pT[r] = T[b], pdiv[r] = divisor[b];
+    }
+    permute_lanes(true);
+    pop_step_lanes(px.data(), py.data(), Tmax, pT.data(), pdiv.data(), hp, ploss.data(), pstatus.data());
+    permute_lanes(false);
+    for (size_t r = 0; r < P; ++r) loss[perm[r]] = ploss[r], status[perm[r]] = pstatus[r];
+  }
+
+  // p, m, v and the steps into perm's lane order (to) or back (from).
+  void permute_lanes(bool to) {
+    for (std::vector<float> *a : {&p, &m, &v}) {
+      tmpf.resize(a->size());
+      for (size_t i = 0; i < total; ++i) {
+        const float *src = a->data() + i * P;
+        float *dst = tmpf.data() + i * P;
+        if (to)
+          for (size_t r = 0; r < P; ++r) dst[r] = src[perm[r]];
+        else
+          for (size_t r = 0; r < P; ++r) dst[perm[r]] = src[r];
+      }
+      a->swap(tmpf);
+    }
+    std::vector<int64_t> s(P);
+    for (size_t r = 0; r < P; ++r) (to ? s[r] = steps[perm[r]] : s[perm[r]] = steps[r]);
+    steps.swap(s);
+  }
+
+  void pop_step_lanes(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
+                      const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
     std::fill(grad.begin(), grad.end(), 0.0);
     std::vector<char> ok(P, 0), bad(P, 0);
     // Blocks of kBlock members: a block's activations stay in cache, and it
