@@ -178,7 +178,7 @@ static void test_model_info_and_training_settings(void **state) {
   /* 4*2 + (8*2 + 8*2 + 8 + 8) + 3*2 + 3 */
   assert_int_equal(i.num_params, 8 + 48 + 9);
   assert_anbn_status(anbn_model_get_info(NULL, &i), ANBN_ERR_INVALID_ARGUMENT);
-  anbn_config c;
+  anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
   assert_anbn_ok(anbn_model_get_config(f->model, &c));
   c.lr = NAN;
   assert_anbn_status(anbn_model_set_training(f->model, &c), ANBN_ERR_INVALID_ARGUMENT);
@@ -258,7 +258,7 @@ static void test_cancel_rolls_back(void **state) {
 
 static void test_bucketed_batches(void **state) {
   fixture *f = *state;
-  anbn_config c;
+  anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
   assert_anbn_ok(anbn_model_get_config(f->model, &c));
   c.batch_size = 64;
   assert_anbn_ok(anbn_model_set_training(f->model, &c));

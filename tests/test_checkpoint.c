@@ -49,7 +49,7 @@ static void write_st(const char *path, const char *header, size_t data) {
 
 static void roundtrip(fixture *f, anbn_cell cell, int layers) {
   anbn_model *a = test_model(cell, 3, layers, 9), *b = NULL;
-  anbn_config ca, cb;
+  anbn_config ca = {.struct_size = sizeof ca}, cb = {.struct_size = sizeof cb};
   assert_anbn_ok(anbn_model_get_config(a, &ca));
   ca.clip_norm = 0.5f, ca.lr = 2e-3f;
   assert_anbn_ok(anbn_model_set_training(a, &ca));

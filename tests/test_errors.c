@@ -110,7 +110,7 @@ static void test_non_finite_training_changes_nothing(void **state) {
   float *before = test_params(m, &n);
   anbn_model_info i0, i1;
   assert_anbn_ok(anbn_model_get_info(m, &i0));
-  anbn_config c;
+  anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
   assert_anbn_ok(anbn_model_get_config(m, &c));
   c.lr = 3e38f; /* finite, but the first Adam step would overflow float */
   assert_anbn_ok(anbn_model_set_training(m, &c));

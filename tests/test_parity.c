@@ -142,7 +142,7 @@ static void test_clipping(void **state) {
   for (size_t b = 0; b < g_nbackends; ++b) {
     anbn_model *r = make("ref", ANBN_CELL_LSTM, 1, 1, 2), *o = make(g_backends[b], ANBN_CELL_LSTM, 1, 1, 2);
     anbn_model *u = make("ref", ANBN_CELL_LSTM, 1, 1, 2);  /* unclipped: clipping must change something */
-    anbn_config c;
+    anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
     anbn_model *all[3] = {r, o, u};
     for (int k = 0; k < 2; ++k) {
       assert_anbn_ok(anbn_model_get_config(all[k], &c));

@@ -204,7 +204,7 @@ static void test_broken_plugin_files(void **state) {
 static void test_checkpoint_values(void **state) {
   (void)state;
   anbn_model *m = test_model(ANBN_CELL_RNN_TANH, 2, 1, 1), *out = NULL;
-  anbn_config c;
+  anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
   assert_anbn_ok(anbn_model_get_config(m, &c));
   c.lr = 3e38f, c.clip_norm = 1e35f, c.eps = 1e30f;
   assert_anbn_ok(anbn_model_set_training(m, &c));
@@ -222,7 +222,7 @@ static void test_checkpoint_values(void **state) {
   /* 6. threads: 1024 in a file is clamped to the machine */
   edit_header(in_dir("v.safetensors"), in_dir("threads.safetensors"), "\\\"threads\\\":1", "\\\"threads\\\":1024");
   assert_anbn_ok(anbn_load(in_dir("threads.safetensors"), "ref", &out));
-  anbn_config got;
+  anbn_config got = {.struct_size = sizeof got}; /* an output: its size set */
   assert_anbn_ok(anbn_model_get_config(out, &got));
   assert_true(got.threads >= 1 && got.threads <= sysconf(_SC_NPROCESSORS_ONLN));
   anbn_destroy(out);
@@ -312,7 +312,7 @@ static void test_bad_call_trains_nothing(void **state) {
   assert_anbn_ok(anbn_train_epoch(m, t, NULL, NULL, &st));
   assert_int_equal(st.struct_size, sizeof st);
   assert_int_equal(st.sequences, 2000);
-  anbn_config c;
+  anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
   assert_anbn_ok(anbn_model_get_config(m, &c));
   c.batch_size = 7;
   assert_anbn_ok(anbn_model_set_training(m, &c));

@@ -75,7 +75,8 @@ std::vector<EpochRecord> run_training(anbn_model *m, const anbn_corpus *train, c
   const anbn_model_info info = info_of(m);
   const auto valid_seqs = valid ? corpus_sequences(valid) : std::vector<std::vector<int32_t>>{};
   uint64_t pick = 0x9e3779b97f4a7c15ull;
-  anbn_config cfg;
+  anbn_config cfg{};
+  cfg.struct_size = sizeof cfg;  // an output: its size set, or the library may write less of it
   check(anbn_model_get_config(m, &cfg), "config");
   const float lr0 = cfg.lr;
   int best_epoch = -1;
@@ -359,7 +360,8 @@ int cmd_eval(int argc, char **argv) {
   if (a.str("--model").empty()) throw Failure{"eval needs --model CKPT", 2};
   ModelPtr m;
   load_model(a.str("--model"), a.str("--backend"), m);
-  anbn_config cfg;
+  anbn_config cfg{};
+  cfg.struct_size = sizeof cfg;
   check(anbn_model_get_config(m.m, &cfg), "config");
   Corpora c;
   check(anbn_corpus_seed(cfg.language, a.has("--data-seed") ? a.seed("--data-seed") : cfg.seed, &c.train,

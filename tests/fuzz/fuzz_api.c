@@ -106,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       case 5: {
         read_only = 0;
-        anbn_config c;
+        anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
         if (fuzz_check(anbn_model_get_config(m, &c), "get_config") != ANBN_OK) abort();
         c.lr = f32(&in), c.beta1 = f32(&in), c.beta2 = f32(&in), c.eps = f32(&in), c.clip_norm = f32(&in);
         c.batch_size = (int32_t)u32(&in) % 5, c.shuffle = (int32_t)u8(&in) % 3 - 1;
@@ -159,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       }
       case 12: {  // a population of m's config (its fuzzed training settings too): each member that
                    // trained is bit for bit its seed's model trained alone; one that failed is unchanged
-        anbn_config c;
+        anbn_config c = {.struct_size = sizeof c}; /* an output: its size set */
         if (fuzz_check(anbn_model_get_config(m, &c), "get_config") != ANBN_OK) abort();
         uint64_t seeds[3];
         int32_t active[3];
