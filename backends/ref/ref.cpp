@@ -68,8 +68,8 @@ struct Ctx {
   static constexpr size_t kBlock = 64;
   std::vector<size_t> perm;  // a population step's lane order (by length)
   std::vector<int32_t> px, py, pT, pdiv;
-  std::vector<double> ploss;
-  std::vector<anbn_status> pstatus;
+  std::vector<double> ploss, gtmp;
+  std::vector<char> ok, pok, bad;  // per member / per lane
   std::vector<float> tmpf;
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
@@ -375,56 +375,53 @@ struct Ctx {
 
   // A population's step: every member with T[b] > 0 trains on its own
   // sequence as one model would (train_batch, B = 1), in lanes.  A member
-  // whose loss, gradient or update is not finite is left as it was.
+  // whose loss, gradient or update is not finite is left as it was.  The
+  // parameters, Adam moments and steps stay in member order; only the
+  // forward and backward see the lanes reordered.
   void pop_step(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
                 const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
-    if (P <= kBlock) return pop_step_lanes(x, y, Tmax, T, divisor, hp, loss, status);
-    // More than one block: the lanes are put in order of this step's lengths
-    // (longest first) and back after, so that a block runs to about its own
-    // members' lengths rather than the population's longest.  A member's
-    // arithmetic is the same in any lane.
-    perm.resize(P);
-    for (size_t b = 0; b < P; ++b) perm[b] = b;
-    std::stable_sort(perm.begin(), perm.end(), [&](size_t a, size_t b) { return T[a] > T[b]; });
-    const size_t row = size_t(Tmax);
-    px.resize(P * row), py.resize(P * row), pT.resize(P), pdiv.resize(P), ploss.resize(P), pstatus.resize(P);
-    for (size_t r = 0; r < P; ++r) {
-      const size_t b = perm[r];
-      std::copy(x + b * row, x + (b + 1) * row, px.begin() + long(r * row));
-      std::copy(y + b * row, y + (b + 1) * row, py.begin() + long(r * row));
-      pT[r] = T[b], pdiv[r] = divisor[b];
-    }
-    permute_lanes(true);
-    pop_step_lanes(px.data(), py.data(), Tmax, pT.data(), pdiv.data(), hp, ploss.data(), pstatus.data());
-    permute_lanes(false);
-    for (size_t r = 0; r < P; ++r) loss[perm[r]] = ploss[r], status[perm[r]] = pstatus[r];
-  }
-
-  // p, m, v and the steps into perm's lane order (to) or back (from).
-  void permute_lanes(bool to) {
-    for (std::vector<float> *a : {&p, &m, &v}) {
-      tmpf.resize(a->size());
-      for (size_t i = 0; i < total; ++i) {
-        const float *src = a->data() + i * P;
-        float *dst = tmpf.data() + i * P;
-        if (to)
-          for (size_t r = 0; r < P; ++r) dst[r] = src[perm[r]];
-        else
-          for (size_t r = 0; r < P; ++r) dst[perm[r]] = src[r];
-      }
-      a->swap(tmpf);
-    }
-    std::vector<int64_t> s(P);
-    for (size_t r = 0; r < P; ++r) (to ? s[r] = steps[perm[r]] : s[perm[r]] = steps[r]);
-    steps.swap(s);
-  }
-
-  void pop_step_lanes(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor,
-                      const anbn_adam_hparams &hp, double *loss, anbn_status *status) {
     std::fill(grad.begin(), grad.end(), 0.0);
-    std::vector<char> ok(P, 0), bad(P, 0);
-    // Blocks of kBlock members: a block's activations stay in cache, and it
-    // runs only to its own longest sequence.
+    ok.assign(P, 0);
+    if (P <= kBlock) {
+      lanes_grad(x, y, Tmax, T, divisor, loss, ok.data());
+    } else {
+      // More than one block: the lanes are put in order of this step's
+      // lengths (longest first), so that a block runs to about its own
+      // members' lengths rather than the population's longest.  A member's
+      // arithmetic is the same in any lane.  The parameters go into that
+      // order and the gradient comes back: two gathers a step.
+      perm.resize(P);
+      for (size_t b = 0; b < P; ++b) perm[b] = b;
+      std::stable_sort(perm.begin(), perm.end(), [&](size_t a, size_t b) { return T[a] > T[b]; });
+      const size_t row = size_t(Tmax);
+      px.resize(P * row), py.resize(P * row), pT.resize(P), pdiv.resize(P), ploss.resize(P), pok.assign(P, 0);
+      for (size_t r = 0; r < P; ++r) {
+        const size_t b = perm[r];
+        std::copy(x + b * row, x + (b + 1) * row, px.begin() + long(r * row));
+        std::copy(y + b * row, y + (b + 1) * row, py.begin() + long(r * row));
+        pT[r] = T[b], pdiv[r] = divisor[b];
+      }
+      tmpf.resize(p.size());
+      for (size_t i = 0; i < total; ++i)
+        for (size_t r = 0; r < P; ++r) tmpf[i * P + r] = p[i * P + perm[r]];
+      p.swap(tmpf);  // lane order while the lanes run
+      lanes_grad(px.data(), py.data(), Tmax, pT.data(), pdiv.data(), ploss.data(), pok.data());
+      p.swap(tmpf);
+      gtmp.resize(grad.size());
+      for (size_t i = 0; i < total; ++i)
+        for (size_t r = 0; r < P; ++r) gtmp[i * P + perm[r]] = grad[i * P + r];
+      grad.swap(gtmp);
+      for (size_t r = 0; r < P; ++r) loss[perm[r]] = ploss[r], ok[perm[r]] = pok[r];
+    }
+    update(hp, T, status);
+  }
+
+  // Forward and backward of each block of kBlock lanes (a block's
+  // activations stay in cache, and it runs only to its own longest
+  // sequence), the gradient into grad (zeroed by the caller); ok[b]: lane b
+  // ran and its loss is finite.
+  void lanes_grad(const int32_t *x, const int32_t *y, int Tmax, const int32_t *T, const int32_t *divisor, double *loss,
+                  char *ok_out) {
     for (size_t b0 = 0; b0 < P; b0 += kBlock) {
       const size_t nb = std::min(kBlock, P - b0);
       int Tb = 0;
@@ -437,11 +434,17 @@ struct Ctx {
       backward(xb, yb, int(nb), T + b0, b0, Tmax);
       for (size_t b = 0; b < nb; ++b) {
         loss[b0 + b] = nll[b] * scale[b];
-        ok[b0 + b] = T[b0 + b] > 0 && std::isfinite(loss[b0 + b]);
+        ok_out[b0 + b] = T[b0 + b] > 0 && std::isfinite(loss[b0 + b]);
       }
     }
-    for (size_t i = 0; i < total; ++i)
-      for (size_t b = 0; b < P; ++b) ok[b] = ok[b] && std::isfinite(grad[i * P + b]);
+  }
+
+  // Clipping and Adam for every member, in member order; commits the
+  // members that ran and stayed finite.  A non-finite gradient needs no
+  // check of its own: it makes the new first moment non-finite (NaN and
+  // inf survive b1 m + (1 - b1) g, and clipping's factor), so adam_lanes
+  // flags the member.
+  void update(const anbn_adam_hparams &hp, const int32_t *T, anbn_status *status) {
     if (hp.clip_norm > 0.f) {  // each member's own norm, summed in its own index order
       std::vector<double> sq(P, 0.0);
       for (size_t i = 0; i < total; ++i)
@@ -452,17 +455,25 @@ struct Ctx {
           for (size_t i = 0; i < total; ++i) grad[i * P + b] = grad[i * P + b] * coef;
       }
     }
+    bad.assign(P, 0);
     adam_lanes(hp, bad.data());
+    bool all = true;
     for (size_t b = 0; b < P; ++b) {
-      const bool commit = ok[b] && !bad[b];
-      status[b] = commit || T[b] <= 0 ? ANBN_OK : ANBN_ERR_NUMERIC;
-      if (!commit) continue;
-      for (size_t i = 0; i < total; ++i) {
-        const size_t k = i * P + b;
-        m[k] = nm[k], v[k] = nv[k], p[k] = np[k];
-      }
-      ++steps[b];
+      ok[b] = ok[b] && !bad[b];  // now: commit
+      all = all && ok[b];
+      status[b] = ok[b] || T[b] <= 0 ? ANBN_OK : ANBN_ERR_NUMERIC;
+      steps[b] += ok[b];
     }
+    if (all) {  // the usual case: the new values become the values
+      p.swap(np), m.swap(nm), v.swap(nv);
+      return;
+    }
+    for (size_t i = 0; i < total; ++i)
+      for (size_t b = 0; b < P; ++b) {
+        const size_t k = i * P + b;
+        const bool c = ok[b];
+        m[k] = c ? nm[k] : m[k], v[k] = c ? nv[k] : v[k], p[k] = c ? np[k] : p[k];
+      }
   }
 };
 
