@@ -43,6 +43,29 @@ struct RefMath {
 #define ANBN_LANE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 
+// Adam's element update (AdamStep's arithmetic) over NT parameters x NP
+// lanes, lane innermost, lane b with its own step size ss[b] and bias
+// correction bc2[b].  acc[b] gathers x * 0 over lane b's new values: it
+// stays 0 while all are finite and turns NaN after an inf or a NaN (a
+// compare and a flag per element would not vectorize).  A free function
+// with restrict pointers: as a member, it did not vectorize.
+ANBN_LANE_CLONES void adam_elements(size_t NT, size_t NP, const float *__restrict pp, const float *__restrict mp,
+                                    const float *__restrict vp, const double *__restrict gp,
+                                    const double *__restrict ss, const double *__restrict bc2, float *__restrict nmp,
+                                    float *__restrict nvp, float *__restrict npp, float *__restrict acc, double b1,
+                                    double b2, double eps) {
+  for (size_t i = 0; i < NT; ++i)
+    for (size_t b = 0; b < NP; ++b) {
+      const size_t k = i * NP + b;
+      const double g = gp[k];
+      const float m1 = float(b1 * mp[k] + (1.0 - b1) * g), v1 = float(b2 * vp[k] + (1.0 - b2) * g * g);
+      const double denom = std::sqrt(double(v1)) / bc2[b] + eps;
+      const float p1 = float(double(pp[k]) - ss[b] * double(m1) / denom);
+      nmp[k] = m1, nvp[k] = v1, npp[k] = p1;
+      acc[b] += (p1 * 0.f + m1 * 0.f) + v1 * 0.f;
+    }
+}
+
 // What a training forward keeps for backward, per layer; every array is
 // (rows, B) per step, lane innermost.
 struct Cache {
@@ -70,7 +93,7 @@ struct Ctx {
   std::vector<int32_t> px, py, pT, pdiv;
   std::vector<double> ploss, gtmp;
   std::vector<char> ok, pok, bad;  // per member / per lane
-  std::vector<float> tmpf;
+  std::vector<float> tmpf, acc;
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
   Cache cache;
@@ -352,25 +375,21 @@ struct Ctx {
   // Adam for every lane into nm/nv/np (committed by the caller): AdamStep's
   // arithmetic, element for element, with each member's own step; bad[b] set
   // where a new value is not finite.
-  ANBN_LANE_CLONES void adam_lanes(const anbn_adam_hparams &hp, char *bad) {
+  void adam_lanes(const anbn_adam_hparams &hp, char *bad) {
     std::vector<double> ss(P), bc2(P);
     for (size_t b = 0; b < P; ++b) {
+      if (b && steps[b] == steps[b - 1]) {  // the usual case: the members in step (two pow calls saved)
+        ss[b] = ss[b - 1], bc2[b] = bc2[b - 1];
+        continue;
+      }
       const anbn_plugin::AdamStep a(hp, steps[b] + 1);
       ss[b] = a.step_size, bc2[b] = a.bc2_sqrt;
     }
-    const double b1 = hp.beta1, b2 = hp.beta2, eps = hp.eps;
     nm.resize(p.size()), nv.resize(p.size()), np.resize(p.size());
-    auto finite = [](float x) { return x - x == 0.f; };  // false for inf and NaN; vectorizes
-    for (size_t i = 0; i < total; ++i)
-      for (size_t b = 0; b < P; ++b) {
-        const size_t k = i * P + b;
-        const double g = grad[k];
-        nm[k] = float(b1 * m[k] + (1.0 - b1) * g);
-        nv[k] = float(b2 * v[k] + (1.0 - b2) * g * g);
-        const double denom = std::sqrt(double(nv[k])) / bc2[b] + eps;
-        np[k] = float(double(p[k]) - ss[b] * double(nm[k]) / denom);
-        bad[b] |= char(!(int(finite(np[k])) & int(finite(nm[k])) & int(finite(nv[k]))));
-      }
+    acc.assign(P, 0.f);
+    adam_elements(total, P, p.data(), m.data(), v.data(), grad.data(), ss.data(), bc2.data(), nm.data(), nv.data(),
+                  np.data(), acc.data(), hp.beta1, hp.beta2, hp.eps);
+    for (size_t b = 0; b < P; ++b) bad[b] = char(bad[b] | (acc[b] != 0.f));
   }
 
   // A population's step: every member with T[b] > 0 trains on its own
