@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "model.hpp"
+#include "score.hpp"
 #include "versioned.hpp"
 
 struct anbn_state {
@@ -16,47 +17,10 @@ struct anbn_state {
 namespace anbn {
 namespace {
 
-// The most forward steps one uncancellable call may take (generation, spot
-// checks): seconds of work, not hours.
-constexpr double kMaxWorkTokens = 2e7;
 
 void forward(anbn_model *m, const int32_t *x, int32_t B, int32_t T, const float *h0, const float *c0,
              const anbn_forward_out &out) {
   ANBN_BE(m, forward, x, B, T, h0, c0, &out);
-}
-
-int32_t argmax(const float *v, int n) {
-  int32_t best = 0;
-  for (int i = 1; i < n; ++i)
-    if (v[i] > v[best]) best = i;  // first maximum, like torch.max
-  return best;
-}
-
-struct SeqScore {
-  double loss = 0;
-  int32_t errors = 0, det_errors = 0, det_positions = 0;
-  double min_prob = 1.0;  // smallest probability of the right symbol at a deterministic position
-};
-
-// Scores one sequence s[0..L) given the log-probs of its L-1 predictions.
-SeqScore score(const int32_t *s, size_t L, const float *logp, int O) {
-  SeqScore r;
-  const size_t f = first_letter_change(s, L);  // positions 1..f-1 are ambiguous
-  float min_lp = 0.f;                          // exp() once, at the end: it is monotone
-  for (size_t t = 0; t + 1 < L; ++t) {
-    const float *lp = logp + t * O;
-    const int32_t y = s[t + 1];
-    r.loss -= lp[y];
-    const bool wrong = argmax(lp, O) != y;
-    r.errors += wrong;
-    if (t == 0 || t >= f) {
-      r.det_positions += 1, r.det_errors += wrong;
-      min_lp = std::min(min_lp, lp[y]);
-    }
-  }
-  r.min_prob = std::exp(double(min_lp));
-  r.loss /= double(L);
-  return r;
 }
 
 bool same_shape(const Shape &a, const Shape &b) {

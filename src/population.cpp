@@ -8,33 +8,27 @@
 #include <chrono>
 #include <memory>
 
-#include "model.hpp"
+#include "population.hpp"
 #include "versioned.hpp"
 
-struct anbn_population {
-  std::vector<anbn_model *> members;  // owned
-  const anbn_backend_iface *be = nullptr;
-  anbn_backend_ctx *lanes = nullptr;  // the backend's population context, or null
-  mutable anbn::InUse use;
-
-  ~anbn_population() {
-    if (lanes) be->destroy(lanes);
-    for (anbn_model *m : members) anbn_destroy(m);
-  }
-};
-
 namespace anbn {
-namespace {
 
-using PopLock = HandleLock<anbn_population>;
+void load_lane(anbn_population *pop, size_t b, int32_t lane) {
+  anbn_model *mb = pop->members[b];
+  const size_t n = mb->num_params;
+  std::vector<float> p(n), m(n), v(n);
+  int64_t step = 0;
+  ANBN_BE(mb, get_params, p.data(), n);
+  ANBN_BE(mb, get_adam, m.data(), v.data(), n, &step);
+  char err[512] = "";
+  pop_call(pop, pop->be->pop_set_member(pop->lanes, lane, p.data(), m.data(), v.data(), n, step, err, sizeof err),
+           "pop_set_member", err);
+}
+
+namespace {
 
 bool same_hparams(const anbn_config &a, const anbn_config &b) {
   return a.lr == b.lr && a.beta1 == b.beta1 && a.beta2 == b.beta2 && a.eps == b.eps && a.clip_norm == b.clip_norm;
-}
-
-// Raises as a backend call does; for the population context.
-void pop_call(const anbn_population *pop, anbn_status s, const char *what, const char *err) {
-  if (s != ANBN_OK) raise(s, "backend '%s' %s: %s", pop->members[0]->backend.c_str(), what, err[0] ? err : anbn_status_string(s));
 }
 
 // The lockstep epoch.  Nothing of a member changes before the end; then the
@@ -52,11 +46,7 @@ void train_lanes(anbn_population *pop, const std::vector<const anbn_corpus *> &c
   for (size_t b = 0; b < P; ++b) {
     if (!on[b]) continue;
     anbn_model *mb = pop->members[b];
-    int64_t step = 0;
-    ANBN_BE(mb, get_params, p.data(), n);
-    ANBN_BE(mb, get_adam, m.data(), v.data(), n, &step);
-    pop_call(pop, pop->be->pop_set_member(pop->lanes, int32_t(b), p.data(), m.data(), v.data(), n, step, err, sizeof err),
-             "pop_set_member", err);
+    load_lane(pop, b, int32_t(b));
     rng0[b] = mb->rng;
     order[b] = epoch_order(mb, *corpus[b]);
     steps = std::max(steps, order[b].size());

@@ -279,6 +279,73 @@ static void test_non_finite_update(void **state) {
   anbn_population_destroy(pop);
 }
 
+/* Capacity scans and spot checks of every member as lanes (ref's
+ * pop_forward): each member's results and rows byte-equal to its own
+ * anbn_capacity_v2 / anbn_capacity_at, for every cell, 1 and 2 layers; an
+ * inactive member's result is not written; without rows the capacity is the
+ * same. */
+static void scan_compare(anbn_cell cell, int layers) {
+  enum { P = 70, MAXN = 48 };
+  uint64_t seeds[P];
+  for (size_t i = 0; i < P; ++i) seeds[i] = 300 + i;
+  anbn_config c = config(cell, layers, 1, 0.f);
+  c.lr = 1e-2f; /* members that count a little after one epoch */
+  anbn_population *pop;
+  assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
+  anbn_corpus *train, *valid;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &train, &valid));
+  const anbn_corpus *one[1] = {train};
+  assert_anbn_ok(anbn_population_train_epoch(pop, one, 1, NULL, NULL, NULL));
+  int32_t active[P];
+  for (size_t i = 0; i < P; ++i) active[i] = i % 9 != 4;
+  static anbn_capacity_row_v2 rows[P][MAXN], rows_alone[MAXN];
+  anbn_capacity_row_v2 *ptr[P];
+  anbn_capacity_result res[P], res2[P];
+  for (size_t i = 0; i < P; ++i) {
+    ptr[i] = rows[i];
+    memset(&res[i], 0x5a, sizeof res[i]), memset(&res2[i], 0x5a, sizeof res2[i]);
+    res[i].struct_size = res2[i].struct_size = sizeof res[i];
+  }
+  assert_anbn_ok(anbn_population_capacity(pop, MAXN, active, res, ptr));
+  assert_anbn_ok(anbn_population_capacity(pop, MAXN, active, res2, NULL));
+  const int32_t ns[3] = {3, 17, 40};
+  static anbn_capacity_row_v2 spots[P][3];
+  anbn_capacity_row_v2 *sp[P], spot_alone[3];
+  for (size_t i = 0; i < P; ++i) sp[i] = spots[i];
+  assert_anbn_ok(anbn_population_capacity_at(pop, ns, 3, active, sp));
+  int counted = 0, best = 0;
+  for (size_t i = 0; i < P; ++i) {
+    if (!active[i]) {
+      assert_int_equal(res[i].capacity, 0x5a5a5a5a); /* not written */
+      continue;
+    }
+    anbn_model *m;
+    assert_anbn_ok(anbn_population_member(pop, i, &m));
+    anbn_capacity_result r = {.struct_size = sizeof r};
+    assert_anbn_ok(anbn_capacity_v2(m, MAXN, &r, rows_alone, MAXN));
+    assert_memory_equal(&r, &res[i], sizeof r);
+    assert_memory_equal(rows_alone, rows[i], sizeof rows_alone);
+    assert_int_equal(res2[i].capacity, r.capacity);
+    assert_int_equal(res2[i].first_failure, r.first_failure);
+    assert_anbn_ok(anbn_capacity_at(m, ns, 3, spot_alone));
+    assert_memory_equal(spot_alone, spots[i], sizeof spot_alone);
+    counted += r.capacity > 0, best = r.capacity > best ? r.capacity : best;
+  }
+  print_message("[population capacity %s x%d] %d members byte-equal to their own scans (%d with capacity > 0, best %d)\n",
+                anbn_cell_name(cell), layers, P - 8, counted, best);
+  anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
+  anbn_population_destroy(pop);
+}
+
+static void test_capacity_in_lanes(void **state) {
+  (void)state;
+  scan_compare(ANBN_CELL_LSTM, 1);
+  scan_compare(ANBN_CELL_GRU, 1);
+  scan_compare(ANBN_CELL_RNN_TANH, 1);
+  scan_compare(ANBN_CELL_PEEPHOLE, 1);
+  scan_compare(ANBN_CELL_LSTM, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_cell_bit_for_bit),
@@ -286,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_many_members),
       cmocka_unit_test(test_failing_and_inactive_members),
       cmocka_unit_test(test_non_finite_update),
+      cmocka_unit_test(test_capacity_in_lanes),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_torch_population_within_tolerance),
   };

@@ -679,6 +679,7 @@ const anbn_backend_iface kOneDNN = {
     od_create, od_destroy, od_get_params, od_set_params, od_get_adam, od_set_adam,
     od_train_batch, od_forward, od_gradients,
     nullptr, nullptr, nullptr, nullptr,  // no population method: its primitives share weights across a batch
+    nullptr,
 };
 static_assert(sizeof(kOneDNN) == sizeof(anbn_backend_iface), "table layout");
 

@@ -650,6 +650,17 @@ anbn_status pop_train_step(anbn_backend_ctx *cx, const int32_t *x, const int32_t
   });
 }
 
+anbn_status pop_forward(anbn_backend_ctx *cx, int32_t first, int32_t count, const int32_t *x, int32_t T,
+                        const float *h0, const float *c0, const anbn_forward_out *out, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (first < 0 || count < 1 || size_t(first) + size_t(count) > c->P || T < 1 || !x || !out)
+    return set_err(err, len, "bad member range or arguments"), ANBN_ERR_INVALID_ARGUMENT;
+  return anbn_plugin::guard(err, len, [&] {
+    c->forward(x, count, T, h0, c0, *out, false, size_t(first));
+    return ANBN_OK;
+  });
+}
+
 const anbn_backend_iface kRef = {
     ANBN_BACKEND_ABI_VERSION,
     sizeof(anbn_backend_iface),
@@ -668,6 +679,7 @@ const anbn_backend_iface kRef = {
     pop_set_member,
     pop_get_member,
     pop_train_step,
+    pop_forward,
 };
 
 }  // namespace

@@ -611,11 +611,13 @@ const anbn_backend_iface kTorchCpu = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cpu", cpu_available, cpu_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
     t_pop_create_cpu, t_pop_set, t_pop_get, t_pop_train_step,
+    nullptr,  // pop_forward: not yet; the core scans the members one after another
 };
 const anbn_backend_iface kTorchCuda = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cuda", cuda_available, cuda_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
     t_pop_create_cuda, t_pop_set, t_pop_get, t_pop_train_step,
+    nullptr,  // pop_forward, as torch-cpu
 };
 
 }  // namespace

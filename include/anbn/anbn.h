@@ -555,6 +555,20 @@ ANBN_API anbn_status anbn_population_member(anbn_population *population, size_t 
 ANBN_API anbn_status anbn_population_train_epoch(anbn_population *population, const anbn_corpus *const *corpora,
                                                  size_t corpora_count, const int32_t *active,
                                                  anbn_status *status, anbn_epoch_stats *stats);
+/* anbn_capacity_v2 for every member i with active[i] != 0 (active NULL: all)
+ * at its current parameters: results is an array of P anbn_capacity_result,
+ * each with its struct_size set (written for the active members only); rows
+ * (may be NULL) an array of P pointers, rows[i] NULL or max_n rows for
+ * member i.  With a backend's population forward (ref) the members run as
+ * lanes, each member's numbers bit for bit its own anbn_capacity_v2's;
+ * otherwise one after another, the same numbers.  Since 0.3. */
+ANBN_API anbn_status anbn_population_capacity(anbn_population *population, int32_t max_n, const int32_t *active,
+                                              anbn_capacity_result *results, anbn_capacity_row_v2 *const *rows);
+/* anbn_capacity_at for every active member: rows[i] holds count rows for
+ * each active member i (the limit on work is per member).  Lanes as above.
+ * Since 0.3. */
+ANBN_API anbn_status anbn_population_capacity_at(anbn_population *population, const int32_t *ns, size_t count,
+                                                 const int32_t *active, anbn_capacity_row_v2 *const *rows);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,188 @@
+// Capacity scans and spot checks of a population's members: with the
+// backend's pop_forward, a group of members at a time in lanes (lane b =
+// member grp[b]), each member's numbers those of its model alone; without,
+// one member after another through anbn_capacity_v2 / anbn_capacity_at.
+#include <algorithm>
+#include <memory>
+
+#include "population.hpp"
+#include "score.hpp"
+#include "versioned.hpp"
+
+namespace anbn {
+namespace {
+
+// The members to scan, and the lanes' working memory bound: a group's
+// prefix outputs are (members, T, 2 L H + O) floats.
+std::vector<size_t> active_members(const anbn_population *pop, const int32_t *active) {
+  std::vector<size_t> out;
+  for (size_t b = 0; b < pop->members.size(); ++b)
+    if (!active || active[b]) out.push_back(b);
+  return out;
+}
+
+size_t group_size(const anbn_model *m0, size_t steps) {
+  constexpr double kFloats = double(1 << 25);  // 128 MiB of outputs
+  const double per = double(steps) * double(2 * m0->shape.layers * m0->shape.hidden + m0->shape.output);
+  return size_t(std::clamp(kFloats / per, 1.0, 256.0));
+}
+
+bool has_lanes(const anbn_population *pop) { return pop->lanes && pop->be->pop_forward; }
+
+void lanes_forward(anbn_population *pop, size_t g, const int32_t *x, size_t T, const float *h0, const float *c0,
+                   const anbn_forward_out &out) {
+  char err[512] = "";
+  pop_call(pop, pop->be->pop_forward(pop->lanes, 0, int32_t(g), x, int32_t(T), h0, c0, &out, err, sizeof err),
+           "pop_forward", err);
+}
+
+// anbn_capacity_v2 for the members grp, loaded in lanes 0..g-1: START 0^max_n
+// once for all (outputs and states kept after each prefix), then the rest of
+// each n from the states after 0^n, every lane the same tokens.
+void scan_group(anbn_population *pop, const std::vector<size_t> &grp, int32_t max_n, anbn_capacity_result *res,
+                anbn_capacity_row_v2 *const *rows) {
+  const anbn_model *m0 = pop->members[0];
+  const int O = m0->shape.output;
+  const size_t g = grp.size(), L = size_t(m0->shape.layers), H = size_t(m0->shape.hidden), LH = L * H;
+  const size_t T0 = size_t(max_n) + 1;
+  const bool with_c = m0->shape.def().cell_state;
+  std::vector<int32_t> x(g * T0, 0);
+  for (size_t b = 0; b < g; ++b) x[b * T0] = m0->alphabet + 1;
+  std::vector<float> pre_lp(g * T0 * O), pre_h(g * T0 * LH), pre_c(with_c ? pre_h.size() : 0);
+  lanes_forward(pop, g, x.data(), T0, nullptr, nullptr,
+                anbn_forward_out{pre_lp.data(), pre_h.data(), with_c ? pre_c.data() : nullptr, nullptr});
+  std::vector<int32_t> first_failure(g, 0);
+  size_t failed = 0;
+  bool any_rows = false;
+  for (size_t b = 0; b < g; ++b) any_rows = any_rows || (rows && rows[grp[b]]);
+  std::vector<float> lp, logp, h0(L * g * H), c0(with_c ? h0.size() : 0);
+  for (int32_t n = 1; n <= max_n && !(failed == g && !any_rows); ++n) {
+    const std::vector<int32_t> sq = language_sequence(m0->cfg.language, n);
+    const size_t Tn = sq.size() - 1, shared = size_t(n) + 1, rest = Tn - shared;  // inputs START 0^n are shared
+    x.resize(g * rest);
+    for (size_t b = 0; b < g; ++b) std::copy(sq.begin() + long(shared), sq.begin() + long(Tn), x.begin() + long(b * rest));
+    for (size_t b = 0; b < g; ++b)
+      for (size_t l = 0; l < L; ++l)
+        for (size_t j = 0; j < H; ++j) {
+          const size_t src = (b * T0 + shared - 1) * LH + l * H + j, dst = (l * g + b) * H + j;
+          h0[dst] = pre_h[src];
+          if (with_c) c0[dst] = pre_c[src];
+        }
+    lp.resize(g * rest * O);
+    if (rest) lanes_forward(pop, g, x.data(), rest, h0.data(), with_c ? c0.data() : nullptr,
+                            anbn_forward_out{lp.data(), nullptr, nullptr, nullptr});
+    logp.resize(Tn * O);
+    for (size_t b = 0; b < g; ++b) {
+      std::copy(pre_lp.begin() + long(b * T0 * O), pre_lp.begin() + long((b * T0 + shared) * O), logp.begin());
+      std::copy(lp.begin() + long(b * rest * O), lp.begin() + long((b + 1) * rest * O), logp.begin() + long(shared * O));
+      const SeqScore sc = score(sq.data(), sq.size(), logp.data(), O);
+      if (rows && rows[grp[b]])
+        rows[grp[b]][n - 1] = anbn_capacity_row_v2{n, sc.errors, sc.det_errors, int32_t(Tn), float(sc.min_prob)};
+      if (sc.det_errors && !first_failure[b]) first_failure[b] = n, ++failed;
+    }
+  }
+  for (size_t b = 0; b < g; ++b) {
+    anbn_capacity_result r{};
+    r.struct_size = sizeof r;
+    r.max_n = max_n;
+    r.first_failure = first_failure[b];
+    r.capacity = r.first_failure ? r.first_failure - 1 : max_n;
+    write_out(&res[grp[b]], r, "results");
+  }
+}
+
+// anbn_capacity_at for the members grp in lanes 0..g-1: each n from the
+// zero state, every lane the same tokens.
+void spot_group(anbn_population *pop, const std::vector<size_t> &grp, const int32_t *ns, size_t count,
+                anbn_capacity_row_v2 *const *rows) {
+  const anbn_model *m0 = pop->members[0];
+  const int O = m0->shape.output;
+  const size_t g = grp.size();
+  std::vector<int32_t> x;
+  std::vector<float> lp;
+  for (size_t i = 0; i < count; ++i) {
+    const std::vector<int32_t> sq = language_sequence(m0->cfg.language, ns[i]);
+    const size_t T = sq.size() - 1;
+    x.resize(g * T), lp.resize(g * T * O);
+    for (size_t b = 0; b < g; ++b) std::copy(sq.begin(), sq.begin() + long(T), x.begin() + long(b * T));
+    lanes_forward(pop, g, x.data(), T, nullptr, nullptr, anbn_forward_out{lp.data(), nullptr, nullptr, nullptr});
+    for (size_t b = 0; b < g; ++b) {
+      const SeqScore sc = score(sq.data(), sq.size(), lp.data() + b * T * O, O);
+      rows[grp[b]][i] = anbn_capacity_row_v2{ns[i], sc.errors, sc.det_errors, int32_t(T), float(sc.min_prob)};
+    }
+  }
+}
+
+// Runs f over the active members in groups loaded into lanes 0..g-1, each
+// group's members held (BUSY if in use elsewhere).
+template <class F>
+void in_groups(anbn_population *pop, const std::vector<size_t> &todo, size_t group, F &&f) {
+  for (size_t i0 = 0; i0 < todo.size(); i0 += group) {
+    const std::vector<size_t> grp(todo.begin() + long(i0), todo.begin() + long(std::min(todo.size(), i0 + group)));
+    std::vector<std::unique_ptr<ModelLock>> locks;
+    for (size_t b = 0; b < grp.size(); ++b) {
+      locks.push_back(std::make_unique<ModelLock>(pop->members[grp[b]]));
+      load_lane(pop, grp[b], int32_t(b));
+    }
+    f(grp);
+  }
+}
+
+}  // namespace
+}  // namespace anbn
+
+using namespace anbn;
+
+extern "C" {
+
+anbn_status anbn_population_capacity(anbn_population *pop, int32_t max_n, const int32_t *active,
+                                     anbn_capacity_result *results, anbn_capacity_row_v2 *const *rows) {
+  return guard([&] {
+    ANBN_CHECK_ARG(pop && results, "population or results is NULL");
+    ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
+    PopLock hold(pop, "population");
+    const std::vector<size_t> todo = active_members(pop, active);
+    if (!has_lanes(pop)) {
+      for (size_t b : todo) {
+        const anbn_status s = anbn_capacity_v2(pop->members[b], max_n, &results[b], rows ? rows[b] : nullptr,
+                                               rows && rows[b] ? size_t(max_n) : 0);
+        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
+      }
+      return ANBN_OK;
+    }
+    in_groups(pop, todo, group_size(pop->members[0], size_t(max_n) + 1),
+              [&](const std::vector<size_t> &grp) { scan_group(pop, grp, max_n, results, rows); });
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_population_capacity_at(anbn_population *pop, const int32_t *ns, size_t count, const int32_t *active,
+                                        anbn_capacity_row_v2 *const *rows) {
+  return guard([&] {
+    ANBN_CHECK_ARG(pop && ns && rows, "population, ns or rows is NULL");
+    PopLock hold(pop, "population");
+    const std::vector<size_t> todo = active_members(pop, active);
+    double work = 0;
+    size_t longest = 1;
+    for (size_t i = 0; i < count; ++i) {
+      ANBN_CHECK_ARG(ns[i] >= 1 && ns[i] <= 1000000, "ns[%zu] = %d is not in 1..1e6", i, ns[i]);
+      const size_t len = language_length(pop->members[0]->cfg.language, ns[i]);
+      work += double(len), longest = std::max(longest, len);
+    }
+    ANBN_CHECK_ARG(work <= kMaxWorkTokens, "the spot checks add up to %.0f steps per member, more than the %.0f one call may take",
+                   work, kMaxWorkTokens);
+    for (size_t b : todo) ANBN_CHECK_ARG(rows[b], "rows[%zu] is NULL for an active member", b);
+    if (!has_lanes(pop)) {
+      for (size_t b : todo) {
+        const anbn_status s = anbn_capacity_at(pop->members[b], ns, count, rows[b]);
+        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
+      }
+      return ANBN_OK;
+    }
+    in_groups(pop, todo, group_size(pop->members[0], longest),
+              [&](const std::vector<size_t> &grp) { spot_group(pop, grp, ns, count, rows); });
+    return ANBN_OK;
+  });
+}
+
+}  // extern "C"
