@@ -68,16 +68,25 @@ std::vector<anbn_capacity_row_v2> check_lengths(anbn_model *m, const std::vector
   return rows;
 }
 
-std::pair<int, double> valid_score(anbn_model *m, std::pair<int, int> range) {
+std::vector<int32_t> valid_lengths(std::pair<int, int> range) {
   std::vector<int32_t> ns;
   for (int n = range.first; n <= range.second; ++n) ns.push_back(n);
+  return ns;
+}
+
+std::pair<int, double> valid_score(const anbn_capacity_row_v2 *rows, size_t count) {
   int ok = 0;
   double margin = 1.0;
-  for (const auto &r : check_lengths(m, ns)) {
-    ok += r.deterministic_errors == 0;
-    margin = std::min(margin, double(r.min_prob));
+  for (size_t i = 0; i < count; ++i) {
+    ok += rows[i].deterministic_errors == 0;
+    margin = std::min(margin, double(rows[i].min_prob));
   }
   return {ok, margin};
+}
+
+std::pair<int, double> valid_score(anbn_model *m, std::pair<int, int> range) {
+  const auto rows = check_lengths(m, valid_lengths(range));
+  return valid_score(rows.data(), rows.size());
 }
 
 Params snapshot(anbn_model *m) {

@@ -35,6 +35,9 @@ std::vector<anbn_capacity_row_v2> check_lengths(anbn_model *m, const std::vector
 // On the validation range: n fully right, then the smallest probability of a
 // right deterministic symbol there.  Compared lexicographically.
 std::pair<int, double> valid_score(anbn_model *m, std::pair<int, int> range);
+// The same from the range's rows (valid_lengths' order), already computed.
+std::vector<int32_t> valid_lengths(std::pair<int, int> range);
+std::pair<int, double> valid_score(const anbn_capacity_row_v2 *rows, size_t count);
 
 // A model's tensors by name, to come back to the best epoch later.
 using Params = std::vector<std::pair<std::string, std::vector<float>>>;

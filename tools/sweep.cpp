@@ -60,10 +60,7 @@ struct Scan {
   double margin = 1.0;            // smallest probability of a right deterministic symbol, n <= capacity
 };
 
-Scan scan(anbn_model *m, int max_n) {
-  std::vector<anbn_capacity_row_v2> rows(static_cast<size_t>(max_n));
-  anbn_capacity_result r{};
-  check(anbn_capacity_v2(m, max_n, &r, rows.data(), rows.size()), "capacity");
+Scan scan_of(const anbn_capacity_result &r, const std::vector<anbn_capacity_row_v2> &rows) {
   Scan s;
   s.capacity = r.capacity;
   for (const auto &row : rows) {
@@ -72,6 +69,14 @@ Scan scan(anbn_model *m, int max_n) {
   }
   s.margin = capacity_margin(rows, r.capacity);
   return s;
+}
+
+Scan scan(anbn_model *m, int max_n) {
+  std::vector<anbn_capacity_row_v2> rows(static_cast<size_t>(max_n));
+  anbn_capacity_result r{};
+  r.struct_size = sizeof r;
+  check(anbn_capacity_v2(m, max_n, &r, rows.data(), rows.size()), "capacity");
+  return scan_of(r, rows);
 }
 
 // One run through its epochs: what both engines share, so that they give the
@@ -111,24 +116,32 @@ struct Run {
     return true;
   }
 
-  void end_epoch(int e, anbn_status rc, const anbn_epoch_stats &st) {
+  // After epoch e; valid: its validation score when already computed (a
+  // population's, as lanes).
+  void end_epoch(int e, anbn_status rc, const anbn_epoch_stats &st, const std::pair<int, double> *valid = nullptr) {
     if (rc == ANBN_ERR_CANCELLED && g_interrupted) throw Interrupted{};
     check(rc, "training");
     seconds += st.seconds;
-    const auto score = valid_score(m, c.regime.valid);
+    const auto score = valid ? *valid : valid_score(m, c.regime.valid);
     if (score > best_score) best_score = score, best_epoch = e, best_params = snapshot(m);  // first best wins
   }
 
-  json finish() {
+  // Whether the best epoch's parameters need a scan of their own (they are
+  // not the final ones).
+  bool best_needs_scan() const { return best_epoch != epochs_run - 1 && c.regime.patience <= 0; }
+
+  // The run's JSON; the final and best scans are computed here unless given
+  // (a population's, as lanes), with the model at its final parameters.
+  json finish(const Scan *final_given = nullptr, const Scan *best_given = nullptr) {
     const Regime &g = c.regime;
     if (g.patience > 0) restore(m, best_params);  // early stopping ends on the best epoch's model
-    const Scan final_scan = scan(m, c.max_n);
+    const Scan final_scan = final_given ? *final_given : scan(m, c.max_n);
     const auto final_params = snapshot(m);
     const std::string stem = c.save_dir + "/seed-" + std::to_string(seed);
     if (!c.save_dir.empty()) save_checkpoint(m, stem + "-final.safetensors");
     restore(m, best_params);  // back to the best epoch (training is over)
     if (!c.save_dir.empty()) save_checkpoint(m, stem + "-best.safetensors");
-    const Scan best = (best_epoch == epochs_run - 1 || g.patience > 0) ? final_scan : scan(m, c.max_n);
+    const Scan best = !best_needs_scan() ? final_scan : best_given ? *best_given : scan(m, c.max_n);
     // Spot checks far beyond the test range, only for a model that passed it,
     // on --spot-backend when given (a float32 backend has PyTorch's rounding:
     // there a saturated gate is exactly 1, in ref's float64 it leaks).
@@ -177,6 +190,27 @@ json run_one(const SweepConfig &c, uint64_t seed) {
   return r.finish();
 }
 
+// Capacity scans of the members with need[i] set, at their current
+// parameters, as lanes; in slices of members so that the rows stay small.
+std::vector<Scan> scan_population(anbn_population *pop, int max_n, const std::vector<int32_t> &need) {
+  const size_t P = need.size(), slice = std::clamp<size_t>((size_t(1) << 22) / size_t(max_n), 1, P);
+  std::vector<Scan> out(P);
+  std::vector<anbn_capacity_result> res(P);
+  std::vector<std::vector<anbn_capacity_row_v2>> rows(P);
+  std::vector<anbn_capacity_row_v2 *> ptr(P, nullptr);
+  for (size_t i0 = 0; i0 < P; i0 += slice) {
+    const size_t i1 = std::min(P, i0 + slice);
+    std::vector<int32_t> on(P, 0);
+    for (size_t i = i0; i < i1; ++i)
+      if ((on[i] = need[i])) rows[i].resize(size_t(max_n)), ptr[i] = rows[i].data(), res[i] = anbn_capacity_result{},
+                             res[i].struct_size = sizeof res[i];
+    check(anbn_population_capacity(pop, max_n, on.data(), res.data(), ptr.data()), "capacity");
+    for (size_t i = i0; i < i1; ++i)
+      if (need[i]) out[i] = scan_of(res[i], rows[i]), rows[i] = {}, ptr[i] = nullptr;
+  }
+  return out;
+}
+
 // The population engine: the seeds' runs as one population, trained together
 // (on ref, one SIMD lane each), each run otherwise exactly as run_one's.
 std::vector<json> run_population(const SweepConfig &c, const std::vector<uint64_t> &seeds) {
@@ -196,6 +230,9 @@ std::vector<json> run_population(const SweepConfig &c, const std::vector<uint64_
   std::vector<int32_t> active(seeds.size());
   std::vector<anbn_status> status(seeds.size());
   std::vector<anbn_epoch_stats> st(seeds.size());
+  const std::vector<int32_t> valid_ns = valid_lengths(c.regime.valid);
+  std::vector<anbn_capacity_row_v2> valid_rows(seeds.size() * valid_ns.size());
+  std::vector<anbn_capacity_row_v2 *> valid_ptr(seeds.size());
   for (int e = 0; e < c.epochs; ++e) {
     if (g_interrupted) throw Interrupted{};
     bool any = false;
@@ -204,11 +241,32 @@ std::vector<json> run_population(const SweepConfig &c, const std::vector<uint64_
     for (auto &s : st) s = anbn_epoch_stats{}, s.struct_size = sizeof s;
     check(anbn_population_train_epoch(pop, corpora.data(), corpora.size(), active.data(), status.data(), st.data()),
           "training the population");
+    // The validation range of every member that trained, as lanes.
+    std::vector<int32_t> scored(seeds.size());
+    for (size_t i = 0; i < runs.size(); ++i) scored[i] = active[i] && status[i] == ANBN_OK;
+    for (size_t i = 0; i < runs.size(); ++i) valid_ptr[i] = valid_rows.data() + i * valid_ns.size();
+    check(anbn_population_capacity_at(pop, valid_ns.data(), valid_ns.size(), scored.data(), valid_ptr.data()),
+          "validation");
     for (size_t i = 0; i < runs.size(); ++i)
-      if (active[i]) runs[i]->end_epoch(e, status[i], st[i]);
+      if (active[i]) {
+        const auto score = valid_score(valid_ptr[i], valid_ns.size());
+        runs[i]->end_epoch(e, status[i], st[i], &score);
+      }
   }
+  // The final scans of all, then the best epoch's of those whose best is
+  // not their final, as lanes; each run then finishes from them.
+  for (auto &r : runs)
+    if (r->c.regime.patience > 0) restore(r->m, r->best_params);
+  std::vector<Scan> finals = scan_population(pop, c.max_n, std::vector<int32_t>(runs.size(), 1));
+  std::vector<int32_t> need(runs.size());
+  std::vector<Params> final_params(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i)
+    if ((need[i] = runs[i]->best_needs_scan())) final_params[i] = snapshot(runs[i]->m), restore(runs[i]->m, runs[i]->best_params);
+  std::vector<Scan> bests = scan_population(pop, c.max_n, need);
+  for (size_t i = 0; i < runs.size(); ++i)
+    if (need[i]) restore(runs[i]->m, final_params[i]);
   std::vector<json> out;
-  for (auto &r : runs) out.push_back(r->finish());
+  for (size_t i = 0; i < runs.size(); ++i) out.push_back(runs[i]->finish(&finals[i], need[i] ? &bests[i] : nullptr));
   return out;
 }
 
