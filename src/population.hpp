@@ -29,4 +29,13 @@ inline void pop_call(const anbn_population *pop, anbn_status s, const char *what
 // Member b's parameters (and Adam state) into lane `lane` of the population context.
 void load_lane(anbn_population *pop, size_t b, int32_t lane);
 
+// The backend's pop_forward: lane b computed by the member in lane lanes[b].
+inline void pop_forward(anbn_population *pop, const std::vector<int32_t> &lanes, const int32_t *x, size_t T,
+                        const float *h0, const float *c0, const anbn_forward_out &out) {
+  char err[512] = "";
+  pop_call(pop, pop->be->pop_forward(pop->lanes, lanes.data(), int32_t(lanes.size()), x, int32_t(T), h0, c0, &out, err,
+                                     sizeof err),
+           "pop_forward", err);
+}
+
 }  // namespace anbn

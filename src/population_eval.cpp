@@ -29,11 +29,12 @@ size_t group_size(const anbn_model *m0, size_t steps) {
 
 bool has_lanes(const anbn_population *pop) { return pop->lanes && pop->be->pop_forward; }
 
+// Forward of lanes 0..g-1, lane b the member loaded into lane b.
 void lanes_forward(anbn_population *pop, size_t g, const int32_t *x, size_t T, const float *h0, const float *c0,
                    const anbn_forward_out &out) {
-  char err[512] = "";
-  pop_call(pop, pop->be->pop_forward(pop->lanes, 0, int32_t(g), x, int32_t(T), h0, c0, &out, err, sizeof err),
-           "pop_forward", err);
+  std::vector<int32_t> lanes(g);
+  for (size_t b = 0; b < g; ++b) lanes[b] = int32_t(b);
+  pop_forward(pop, lanes, x, T, h0, c0, out);
 }
 
 // anbn_capacity_v2 for the members grp, loaded in lanes 0..g-1: START 0^max_n

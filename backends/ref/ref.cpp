@@ -93,7 +93,7 @@ struct Ctx {
   std::vector<int32_t> px, py, pT, pdiv;
   std::vector<double> ploss, gtmp;
   std::vector<char> ok, pok, bad;  // per member / per lane
-  std::vector<float> tmpf, acc;
+  std::vector<float> tmpf, acc, gathered;
   size_t emb = 0, fcw = 0, fcb = 0;
   std::vector<Layer> layers;
   Cache cache;
@@ -392,6 +392,28 @@ struct Ctx {
     for (size_t b = 0; b < P; ++b) bad[b] = char(bad[b] | (acc[b] != 0.f));
   }
 
+  // Inference of a population with lane b computed by member members[b]: a
+  // run of consecutive members reads them in place; any other list is
+  // gathered into lane order first (a member's arithmetic is the same in
+  // any lane).
+  void forward_members(const int32_t *members, int count, const int32_t *x, int T, const float *h0, const float *c0,
+                       const anbn_forward_out &out) {
+    bool run = true;
+    for (int b = 1; b < count && run; ++b) run = members[b] == members[0] + b;
+    if (run) return forward(x, count, T, h0, c0, out, false, size_t(members[0]));
+    const size_t n = size_t(count);
+    gathered.resize(total * n);
+    for (size_t i = 0; i < total; ++i)
+      for (size_t b = 0; b < n; ++b) gathered[i * n + b] = p[i * P + size_t(members[b])];
+    struct Swap {  // the gathered lanes stand in for the population during the call
+      Ctx &c;
+      size_t P0;
+      Swap(Ctx &cx, size_t lanes) : c(cx), P0(cx.P) { c.p.swap(c.gathered), c.P = lanes; }
+      ~Swap() { c.p.swap(c.gathered), c.P = P0; }
+    } swap(*this, n);
+    forward(x, count, T, h0, c0, out, false, 0);
+  }
+
   // A population's step: every member with T[b] > 0 trains on its own
   // sequence as one model would (train_batch, B = 1), in lanes.  A member
   // whose loss, gradient or update is not finite is left as it was.  The
@@ -650,13 +672,15 @@ anbn_status pop_train_step(anbn_backend_ctx *cx, const int32_t *x, const int32_t
   });
 }
 
-anbn_status pop_forward(anbn_backend_ctx *cx, int32_t first, int32_t count, const int32_t *x, int32_t T,
+anbn_status pop_forward(anbn_backend_ctx *cx, const int32_t *members, int32_t count, const int32_t *x, int32_t T,
                         const float *h0, const float *c0, const anbn_forward_out *out, char *err, size_t len) {
   Ctx *c = cast(cx);
-  if (first < 0 || count < 1 || size_t(first) + size_t(count) > c->P || T < 1 || !x || !out)
-    return set_err(err, len, "bad member range or arguments"), ANBN_ERR_INVALID_ARGUMENT;
+  if (!members || count < 1 || T < 1 || !x || !out)
+    return set_err(err, len, "bad member list or arguments"), ANBN_ERR_INVALID_ARGUMENT;
+  for (int32_t b = 0; b < count; ++b)
+    if (members[b] < 0 || size_t(members[b]) >= c->P) return set_err(err, len, "no such member"), ANBN_ERR_INVALID_ARGUMENT;
   return anbn_plugin::guard(err, len, [&] {
-    c->forward(x, count, T, h0, c0, *out, false, size_t(first));
+    c->forward_members(members, count, x, T, h0, c0, *out);
     return ANBN_OK;
   });
 }

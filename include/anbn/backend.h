@@ -133,14 +133,15 @@ typedef struct anbn_backend_iface {
                                 const int32_t *divisor, const anbn_adam_hparams *hp, double *loss,
                                 anbn_status *status, char *err, size_t err_len);
 
-  /* optional (with the four above): forward, as `forward`, of members
-   * first..first+count-1, lane b = member first+b: inputs (count, T), h0, c0
-   * (layers, count, H), out's arrays as forward's with B = count.  Each
-   * member's outputs are those of its model alone (ref: bit for bit).  The
-   * capacity scans and spot checks of anbn_population_capacity use it. */
-  anbn_status (*pop_forward)(anbn_backend_ctx *ctx, int32_t first, int32_t count, const int32_t *inputs,
-                             int32_t T, const float *h0, const float *c0, const anbn_forward_out *out,
-                             char *err, size_t err_len);
+  /* optional (with the four above): forward, as `forward`, with lane b
+   * computed by member members[b] (members may repeat: several sequences of
+   * one member): inputs (count, T), h0, c0 (layers, count, H), out's arrays
+   * as forward's with B = count.  Each lane's outputs are those of its
+   * member's model alone (ref: bit for bit).  The population's capacity
+   * scans, evaluation and generation use it. */
+  anbn_status (*pop_forward)(anbn_backend_ctx *ctx, const int32_t *members, int32_t count,
+                             const int32_t *inputs, int32_t T, const float *h0, const float *c0,
+                             const anbn_forward_out *out, char *err, size_t err_len);
 } anbn_backend_iface;
 
 typedef const anbn_backend_iface *(*anbn_backend_entry_fn)(uint32_t index);
