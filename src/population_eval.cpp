@@ -1,10 +1,13 @@
-// Capacity scans and spot checks of a population's members: with the
-// backend's pop_forward, a group of members at a time in lanes (lane b =
-// member grp[b]), each member's numbers those of its model alone; without,
-// one member after another through anbn_capacity_v2 / anbn_capacity_at.
+// Capacity scans, spot checks, evaluation and generation of a population's
+// members: with the backend's pop_forward, a group of members at a time in
+// lanes (the group loaded into lanes 0..g-1; a lane may be a member or a
+// (member, sequence) pair), each member's numbers those of its model alone;
+// without, one member after another through the single-model call.
 #include <algorithm>
+#include <map>
 #include <memory>
 
+#include "generate.hpp"
 #include "population.hpp"
 #include "score.hpp"
 #include "versioned.hpp"
@@ -129,6 +132,87 @@ void in_groups(anbn_population *pop, const std::vector<size_t> &todo, size_t gro
   }
 }
 
+// anbn_evaluate for the members grp (loaded in lanes 0..g-1) on their
+// corpora: one length at a time, every sequence of that length of every
+// member in lanes; each member's loss summed in anbn_evaluate's order
+// (length, then corpus order).
+void evaluate_group(anbn_population *pop, const std::vector<size_t> &grp, const std::vector<const anbn_corpus *> &corpus,
+                    anbn_eval_stats *stats) {
+  const int O = pop->members[0]->shape.output;
+  const size_t g = grp.size();
+  std::map<size_t, std::vector<std::pair<size_t, size_t>>> by_len;  // length -> (slot, sequence)
+  for (size_t b = 0; b < g; ++b)
+    for (size_t i = 0; i < corpus[grp[b]]->size(); ++i) by_len[corpus[grp[b]]->len(i)].emplace_back(b, i);
+  std::vector<anbn_eval_stats> st(g);
+  std::vector<double> loss_sum(g, 0.0);
+  std::vector<int32_t> x, lanes;
+  std::vector<float> lp;
+  constexpr size_t kLanes = 1024;
+  for (const auto &[L, items] : by_len) {
+    const size_t T = L - 1;
+    for (size_t start = 0; start < items.size(); start += kLanes) {
+      const size_t B = std::min(kLanes, items.size() - start);
+      x.resize(B * T), lp.resize(B * T * O), lanes.resize(B);
+      for (size_t q = 0; q < B; ++q) {
+        const auto [b, i] = items[start + q];
+        lanes[q] = int32_t(b);
+        std::copy(corpus[grp[b]]->seq(i), corpus[grp[b]]->seq(i) + T, x.begin() + long(q * T));
+      }
+      pop_forward(pop, lanes, x.data(), T, nullptr, nullptr, anbn_forward_out{lp.data(), nullptr, nullptr, nullptr});
+      for (size_t q = 0; q < B; ++q) {
+        const auto [b, i] = items[start + q];
+        const SeqScore sc = score(corpus[grp[b]]->seq(i), L, lp.data() + q * T * O, O);
+        anbn_eval_stats &e = st[b];
+        loss_sum[b] += sc.loss;
+        e.positions += T;
+        e.errors += size_t(sc.errors);
+        e.deterministic_positions += size_t(sc.det_positions);
+        e.deterministic_errors += size_t(sc.det_errors);
+        e.correct_sequences += sc.det_errors == 0;
+      }
+    }
+  }
+  for (size_t b = 0; b < g; ++b) {
+    anbn_eval_stats &e = st[b];
+    e.struct_size = sizeof e;
+    e.sequences = corpus[grp[b]]->size();
+    e.mean_loss = e.sequences ? loss_sum[b] / double(e.sequences) : 0.0;
+    write_out(&stats[grp[b]], e, "stats");
+  }
+}
+
+// anbn_generate for the members grp (loaded in lanes 0..g-1): lanes are
+// (member, sample) pairs, sample i of every member drawing from the same
+// stream i as anbn_generate's sample i.
+void generate_group(anbn_population *pop, const std::vector<size_t> &grp, const anbn_generate_config &cfg,
+                    std::vector<std::unique_ptr<anbn_corpus>> &out, std::vector<size_t> &valid) {
+  const anbn_model *m0 = pop->members[0];
+  const size_t g = grp.size();
+  Rng stream(cfg.seed);
+  std::vector<Rng> streams, rngs;
+  std::vector<std::vector<int32_t>> seqs;
+  std::vector<int32_t> lanes;
+  for (size_t first = 0; first < cfg.count; first += kGenerateChunk) {
+    const size_t n = std::min(kGenerateChunk, cfg.count - first);
+    streams.clear();
+    for (size_t i = 0; i < n; ++i) streams.push_back(stream), stream.jump();
+    rngs.clear(), seqs.assign(g * n, {});  // lane s: member slot s / n, sample s % n
+    for (size_t b = 0; b < g; ++b) rngs.insert(rngs.end(), streams.begin(), streams.end());
+    sample_lanes(m0->shape, m0->alphabet, cfg, rngs, seqs,
+                 [&](const std::vector<size_t> &live, const int32_t *tok, const float *h, const float *cs,
+                     const anbn_forward_out &fo) {
+                   lanes.resize(live.size());
+                   for (size_t q = 0; q < live.size(); ++q) lanes[q] = int32_t(live[q] / n);
+                   pop_forward(pop, lanes, tok, 1, h, cs, fo);
+                 });
+    for (size_t s = 0; s < seqs.size(); ++s) {
+      const size_t b = grp[s / n];
+      valid[b] += language_member(m0->cfg.language, seqs[s].data(), seqs[s].size()) > 0;
+      out[b]->push(seqs[s].data(), seqs[s].size());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace anbn
 
@@ -182,6 +266,65 @@ anbn_status anbn_population_capacity_at(anbn_population *pop, const int32_t *ns,
     }
     in_groups(pop, todo, group_size(pop->members[0], longest),
               [&](const std::vector<size_t> &grp) { spot_group(pop, grp, ns, count, rows); });
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_population_evaluate(anbn_population *pop, const anbn_corpus *const *corpora, size_t corpora_count,
+                                     const int32_t *active, anbn_eval_stats *stats) {
+  return guard([&] {
+    ANBN_CHECK_ARG(pop && corpora && stats, "population, corpora or stats is NULL");
+    PopLock hold(pop, "population");
+    const size_t P = pop->members.size();
+    ANBN_CHECK_ARG(corpora_count == 1 || corpora_count == P, "corpora_count must be 1 or %zu, got %zu", P, corpora_count);
+    std::vector<const anbn_corpus *> corpus(P);
+    const std::vector<size_t> todo = active_members(pop, active);
+    size_t longest = 1;
+    for (size_t b : todo) {
+      corpus[b] = corpora[corpora_count == 1 ? 0 : b];
+      ANBN_CHECK_ARG(corpus[b], "corpora[%zu] is NULL", corpora_count == 1 ? size_t(0) : b);
+      ANBN_CHECK_ARG(corpus[b]->alphabet == pop->members[b]->alphabet, "corpus alphabet %d does not match the model's %d",
+                     corpus[b]->alphabet, pop->members[b]->alphabet);
+      for (size_t i = 0; i < corpus[b]->size(); ++i) longest = std::max(longest, corpus[b]->len(i));
+    }
+    if (!has_lanes(pop)) {
+      for (size_t b : todo) {
+        const anbn_status s = anbn_evaluate(pop->members[b], corpus[b], &stats[b]);
+        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
+      }
+      return ANBN_OK;
+    }
+    in_groups(pop, todo, 64, [&](const std::vector<size_t> &grp) { evaluate_group(pop, grp, corpus, stats); });
+    return ANBN_OK;
+  });
+}
+
+anbn_status anbn_population_generate(anbn_population *pop, const anbn_generate_config *config, const int32_t *active,
+                                     anbn_corpus **out, size_t *valid_out) {
+  return guard([&] {
+    ANBN_CHECK_ARG(pop && config && out, "population, config or out is NULL");
+    const anbn_generate_config cfg = read_generate_config(config);
+    PopLock hold(pop, "population");
+    const size_t P = pop->members.size();
+    const std::vector<size_t> todo = active_members(pop, active);
+    std::vector<std::unique_ptr<anbn_corpus>> made(P);  // nothing handed out unless every member's is made
+    std::vector<size_t> valid(P, 0);
+    for (size_t b : todo) made[b] = std::make_unique<anbn_corpus>(), made[b]->alphabet = pop->members[b]->alphabet;
+    if (!has_lanes(pop)) {
+      for (size_t b : todo) {
+        anbn_corpus *c = nullptr;
+        const anbn_status s = anbn_generate(pop->members[b], &cfg, &c, &valid[b]);
+        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
+        made[b].reset(c);
+      }
+    } else {
+      const size_t group = std::clamp<size_t>(4096 / std::max<size_t>(1, std::min(cfg.count, kGenerateChunk)), 1, 256);
+      in_groups(pop, todo, group, [&](const std::vector<size_t> &grp) { generate_group(pop, grp, cfg, made, valid); });
+    }
+    for (size_t b = 0; b < P; ++b) {
+      out[b] = made[b].release();
+      if (valid_out) valid_out[b] = valid[b];
+    }
     return ANBN_OK;
   });
 }

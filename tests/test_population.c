@@ -284,11 +284,11 @@ static void test_non_finite_update(void **state) {
  * anbn_capacity_v2 / anbn_capacity_at, for every cell, 1 and 2 layers; an
  * inactive member's result is not written; without rows the capacity is the
  * same. */
-static void scan_compare(anbn_cell cell, int layers) {
+static void scan_compare(anbn_cell cell, int layers, int batch) {
   enum { P = 70, MAXN = 48 };
   uint64_t seeds[P];
   for (size_t i = 0; i < P; ++i) seeds[i] = 300 + i;
-  anbn_config c = config(cell, layers, 1, 0.f);
+  anbn_config c = config(cell, layers, batch, 0.f);
   c.lr = 1e-2f; /* members that count a little after one epoch */
   anbn_population *pop;
   assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
@@ -331,19 +331,106 @@ static void scan_compare(anbn_cell cell, int layers) {
     assert_memory_equal(spot_alone, spots[i], sizeof spot_alone);
     counted += r.capacity > 0, best = r.capacity > best ? r.capacity : best;
   }
-  print_message("[population capacity %s x%d] %d members byte-equal to their own scans (%d with capacity > 0, best %d)\n",
-                anbn_cell_name(cell), layers, P - 8, counted, best);
+  print_message("[population capacity %s x%d%s] %d members byte-equal to their own scans (%d with capacity > 0, best %d)\n",
+                anbn_cell_name(cell), layers, batch > 1 ? ", batches: one member at a time" : "", P - 8, counted, best);
   anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
   anbn_population_destroy(pop);
 }
 
 static void test_capacity_in_lanes(void **state) {
   (void)state;
-  scan_compare(ANBN_CELL_LSTM, 1);
-  scan_compare(ANBN_CELL_GRU, 1);
-  scan_compare(ANBN_CELL_RNN_TANH, 1);
-  scan_compare(ANBN_CELL_PEEPHOLE, 1);
-  scan_compare(ANBN_CELL_LSTM, 2);
+  scan_compare(ANBN_CELL_LSTM, 1, 1);
+  scan_compare(ANBN_CELL_GRU, 1, 1);
+  scan_compare(ANBN_CELL_RNN_TANH, 1, 1);
+  scan_compare(ANBN_CELL_PEEPHOLE, 1, 1);
+  scan_compare(ANBN_CELL_LSTM, 2, 1);
+  scan_compare(ANBN_CELL_GRU, 1, 3); /* batches: no lanes, the members one after another */
+}
+
+/* Two corpora hold the same sequences, in order. */
+static void assert_same_corpus(const anbn_corpus *a, const anbn_corpus *b) {
+  size_t na, nb;
+  assert_anbn_ok(anbn_corpus_size(a, &na));
+  assert_anbn_ok(anbn_corpus_size(b, &nb));
+  assert_int_equal(na, nb);
+  int32_t sa[512], sb[512];
+  for (size_t i = 0; i < na; ++i) {
+    size_t la, lb;
+    assert_anbn_ok(anbn_corpus_get(a, i, sa, 512, &la));
+    assert_anbn_ok(anbn_corpus_get(b, i, sb, 512, &lb));
+    assert_int_equal(la, lb);
+    assert_memory_equal(sa, sb, la * sizeof sa[0]);
+  }
+}
+
+/* Evaluation (a lane per member and sequence, each member on its own
+ * corpus) and generation (a lane per member and sample, sampled and greedy)
+ * of every member: each member's stats byte-equal to its own anbn_evaluate,
+ * its strings those its own anbn_generate gives; inactive members skipped. */
+static void evaluate_generate_compare(anbn_cell cell, int layers, int batch) {
+  enum { P = 70 };
+  uint64_t seeds[P];
+  for (size_t i = 0; i < P; ++i) seeds[i] = 500 + i;
+  anbn_config c = config(cell, layers, batch, 0.f);
+  c.lr = 1e-2f;
+  anbn_population *pop;
+  assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
+  anbn_corpus *train[P], *valid[P];
+  for (size_t i = 0; i < P; ++i) assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, seeds[i], &train[i], &valid[i]));
+  assert_anbn_ok(anbn_population_train_epoch(pop, (const anbn_corpus *const *)train, P, NULL, NULL, NULL));
+  int32_t active[P];
+  for (size_t i = 0; i < P; ++i) active[i] = i % 11 != 7;
+  anbn_eval_stats st[P];
+  for (size_t i = 0; i < P; ++i) memset(&st[i], 0, sizeof st[i]), st[i].struct_size = sizeof st[i];
+  assert_anbn_ok(anbn_population_evaluate(pop, (const anbn_corpus *const *)valid, P, active, st));
+  anbn_generate_config g;
+  anbn_generate_config_init(&g);
+  g.count = 37, g.seed = 9, g.max_len = 60;
+  anbn_corpus *gen[P], *greedy[P];
+  size_t nvalid[P];
+  assert_anbn_ok(anbn_population_generate(pop, &g, active, gen, nvalid));
+  g.temperature = 0.f, g.count = 3;
+  assert_anbn_ok(anbn_population_generate(pop, &g, active, greedy, NULL));
+  size_t in_language = 0;
+  int compared = 0;
+  for (size_t i = 0; i < P; ++i) {
+    if (!active[i]) {
+      assert_null(gen[i]), assert_null(greedy[i]);
+      continue;
+    }
+    ++compared;
+    anbn_model *m;
+    assert_anbn_ok(anbn_population_member(pop, i, &m));
+    anbn_eval_stats one = {.struct_size = sizeof one};
+    assert_anbn_ok(anbn_evaluate(m, valid[i], &one));
+    assert_memory_equal(&one, &st[i], sizeof one);
+    anbn_corpus *alone;
+    size_t v;
+    g.temperature = 1.f, g.count = 37;
+    assert_anbn_ok(anbn_generate(m, &g, &alone, &v));
+    assert_same_corpus(alone, gen[i]);
+    assert_int_equal(v, nvalid[i]);
+    in_language += v;
+    anbn_corpus_destroy(alone);
+    g.temperature = 0.f, g.count = 3;
+    assert_anbn_ok(anbn_generate(m, &g, &alone, NULL));
+    assert_same_corpus(alone, greedy[i]);
+    anbn_corpus_destroy(alone), anbn_corpus_destroy(gen[i]), anbn_corpus_destroy(greedy[i]);
+  }
+  print_message("[population evaluate/generate %s x%d batch %d] %d members equal to their own; %zu of %d samples in the language\n",
+                anbn_cell_name(cell), layers, batch, compared, in_language, compared * 37);
+  assert_int_equal(compared, 64);
+  for (size_t i = 0; i < P; ++i) anbn_corpus_destroy(train[i]), anbn_corpus_destroy(valid[i]);
+  anbn_population_destroy(pop);
+}
+
+static void test_evaluate_and_generate_in_lanes(void **state) {
+  (void)state;
+  evaluate_generate_compare(ANBN_CELL_LSTM, 1, 1);
+  evaluate_generate_compare(ANBN_CELL_GRU, 2, 1);
+  evaluate_generate_compare(ANBN_CELL_PEEPHOLE, 1, 1);
+  evaluate_generate_compare(ANBN_CELL_RNN_TANH, 1, 1);
+  evaluate_generate_compare(ANBN_CELL_LSTM, 1, 3); /* batches: no lanes */
 }
 
 int main(void) {
@@ -354,6 +441,7 @@ int main(void) {
       cmocka_unit_test(test_failing_and_inactive_members),
       cmocka_unit_test(test_non_finite_update),
       cmocka_unit_test(test_capacity_in_lanes),
+      cmocka_unit_test(test_evaluate_and_generate_in_lanes),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_torch_population_within_tolerance),
   };

@@ -569,6 +569,18 @@ ANBN_API anbn_status anbn_population_capacity(anbn_population *population, int32
  * Since 0.3. */
 ANBN_API anbn_status anbn_population_capacity_at(anbn_population *population, const int32_t *ns, size_t count,
                                                  const int32_t *active, anbn_capacity_row_v2 *const *rows);
+/* anbn_evaluate for every active member on corpora[i] (or corpora[0] for all
+ * when corpora_count is 1): stats is an array of P anbn_eval_stats, each
+ * with its struct_size set.  Lanes as above (a lane per member and
+ * sequence).  Since 0.3. */
+ANBN_API anbn_status anbn_population_evaluate(anbn_population *population, const anbn_corpus *const *corpora,
+                                              size_t corpora_count, const int32_t *active, anbn_eval_stats *stats);
+/* anbn_generate for every active member: out[i] its corpus (caller destroys;
+ * NULL for an inactive member), valid_out[i] (may be NULL) how many are in
+ * the language.  Member i's samples are those anbn_generate gives it with
+ * this config.  Lanes as above (a lane per member and sample).  Since 0.3. */
+ANBN_API anbn_status anbn_population_generate(anbn_population *population, const anbn_generate_config *config,
+                                              const int32_t *active, anbn_corpus **out, size_t *valid_out);
 
 #ifdef __cplusplus
 }
