@@ -194,6 +194,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           free(fresh);
           anbn_destroy(alone);
         }
+        // Scans, spot checks, evaluation and generation of all members (lanes on ref, unless the
+        // fuzzed config batches): the status and every number as each member's own call gives.
+        const int32_t max_n = (int32_t)(u8(&in) % 40) - 2, ns[2] = {(int32_t)u8(&in) - 3, (int32_t)(u32(&in) % 3000)};
+        const size_t nn = 1 + u8(&in) % 2;
+        anbn_capacity_result res[3];
+        anbn_capacity_row_v2 rows[3][40], spots[3][2], *rp[3] = {rows[0], rows[1], rows[2]}, *sp[3] = {spots[0], spots[1], spots[2]};
+        anbn_eval_stats ev[3];
+        for (size_t k = 0; k < P; ++k) res[k].struct_size = sizeof res[k], ev[k].struct_size = sizeof ev[k];
+        anbn_generate_config g;
+        anbn_generate_config_init(&g);
+        g.count = u8(&in) % 4, g.temperature = f32(&in), g.max_len = u8(&in) % 30, g.seed = u8(&in);
+        anbn_corpus *gen[3] = {NULL, NULL, NULL};
+        const anbn_status r_cap = anbn_population_capacity(pop, max_n, NULL, res, rp);
+        const anbn_status r_at = anbn_population_capacity_at(pop, ns, nn, NULL, sp);
+        const anbn_status r_ev = anbn_population_evaluate(pop, one, 1, NULL, ev);
+        const anbn_status r_gen = anbn_population_generate(pop, &g, NULL, gen, NULL);
+        for (size_t k = 0; k < P; ++k) {
+          anbn_model *member = NULL;
+          if (anbn_population_member(pop, k, &member) != ANBN_OK) abort();
+          anbn_capacity_result r1 = {.struct_size = sizeof r1};
+          anbn_capacity_row_v2 rows1[40], spots1[2];
+          anbn_eval_stats e1 = {.struct_size = sizeof e1};
+          anbn_corpus *g1 = NULL;
+          if (anbn_capacity_v2(member, max_n, &r1, rows1, 40) != r_cap || anbn_capacity_at(member, ns, nn, spots1) != r_at ||
+              anbn_evaluate(member, corpus, &e1) != r_ev || anbn_generate(member, &g, &g1, NULL) != r_gen)
+            abort();  // the population's status differs from the member's own
+          if (r_cap == ANBN_OK && (memcmp(&r1, &res[k], sizeof r1) || memcmp(rows1, rows[k], (size_t)max_n * sizeof rows1[0])))
+            abort();
+          if (r_at == ANBN_OK && memcmp(spots1, spots[k], nn * sizeof spots1[0])) abort();
+          if (r_ev == ANBN_OK && memcmp(&e1, &ev[k], sizeof e1)) abort();
+          if (r_gen == ANBN_OK) {
+            size_t c1, c2, l1, l2;
+            int32_t t1[32], t2[32];
+            if (anbn_corpus_size(g1, &c1) || anbn_corpus_size(gen[k], &c2) || c1 != c2) abort();
+            for (size_t i = 0; i < c1; ++i)
+              if (anbn_corpus_get(g1, i, t1, 32, &l1) || anbn_corpus_get(gen[k], i, t2, 32, &l2) || l1 != l2 ||
+                  memcmp(t1, t2, l1 * sizeof t1[0]))
+                abort();
+          }
+          anbn_corpus_destroy(g1), anbn_corpus_destroy(gen[k]);
+        }
         anbn_population_destroy(pop);
         rc = ANBN_OK;
         break;
