@@ -3,10 +3,15 @@
  * own shuffle) trained in lockstep on ref, beside the same members trained one
  * after another with anbn_train_epoch, in the same run.  Medians of --reps.
  *
- *   bench_population [P=1000] [reps=3] [cell=lstm]
+ *   bench_population [P=1000] [reps=3] [cell=lstm] [backend=ref]
+ *
+ * On another backend (torch-cuda in scripts/device-check.sh) the peer is the
+ * first 2 members one at a time, and the figure is also given as
+ * model-epochs per second.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "anbn/anbn.h"
@@ -34,6 +39,8 @@ int main(int argc, char **argv) {
   anbn_config_init(&c);
   c.backend = "ref", c.hidden = 2, c.cell = ANBN_CELL_LSTM;
   if (argc > 3 && anbn_cell_from_name(argv[3], &c.cell) != ANBN_OK) die("cell");
+  if (argc > 4) c.backend = argv[4];
+  const int is_ref = strcmp(c.backend, "ref") == 0;
   if (P < 1 || reps < 1 || reps > 99) die("usage: bench_population [P] [reps 1..99] [cell]");
   uint64_t *seeds = malloc(P * sizeof *seeds);
   const anbn_corpus **train = malloc(P * sizeof *train);
@@ -46,7 +53,7 @@ int main(int argc, char **argv) {
   }
   anbn_population *pop;
   if (anbn_population_create(&c, seeds, P, &pop) != ANBN_OK) die("population");
-  const size_t alone_n = P < 50 ? P : 50; /* the one-at-a-time peer: the first 50 members */
+  const size_t peer = is_ref ? 50 : 2, alone_n = P < peer ? P : peer; /* the one-at-a-time peer: the first members */
   double lanes[99], alone[99];
   for (int r = 0; r < reps; ++r) {
     double t0 = now();
@@ -63,9 +70,10 @@ int main(int argc, char **argv) {
   }
   qsort(lanes, (size_t)reps, sizeof *lanes, by_value);
   qsort(alone, (size_t)reps, sizeof *alone, by_value);
-  printf("%s H=2, one core, ms per model-epoch (median of %d): population of %zu in lanes %.3f, "
-         "one at a time %.3f (%.2fx)\n",
-         anbn_cell_name(c.cell), reps, P, lanes[reps / 2], alone[reps / 2], alone[reps / 2] / lanes[reps / 2]);
+  printf("%s H=2, %s, ms per model-epoch (median of %d): population of %zu in lanes %.3f, "
+         "one at a time %.3f (%.2fx); %.0f model-epochs per second\n",
+         anbn_cell_name(c.cell), c.backend, reps, P, lanes[reps / 2], alone[reps / 2], alone[reps / 2] / lanes[reps / 2],
+         1e3 / lanes[reps / 2]);
   anbn_population_destroy(pop);
   for (size_t i = 0; i < P; ++i) anbn_corpus_destroy((anbn_corpus *)train[i]);
   free(seeds), free(train);

@@ -23,7 +23,7 @@ b=$root/build/device
 cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$deps/usr" \
   -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DANBN_WITH_ONEDNN=OFF -DANBN_WITH_TORCH=ON -DTorch_DIR="$torch_dir" > "$out/configure.log" 2>&1 \
   || { echo "configure failed:"; tail -30 "$out/configure.log"; exit 1; }
-cmake --build "$b" --target anbn anbn-torch anbn-cli test_parity bench_large -j "$(nproc)" > "$out/build.log" 2>&1 \
+cmake --build "$b" --target anbn anbn-torch anbn-cli test_parity bench_large bench_population -j "$(nproc)" > "$out/build.log" 2>&1 \
   || { echo "build failed:"; grep -E "error" "$out/build.log" | head -30; exit 1; }
 echo "built in $(( $(date +%s) - t0 )) s"
 export ANBN_BACKEND_PATH=$b/lib/anbn
@@ -45,5 +45,7 @@ echo "== large configuration (LSTM, H=256, 2 layers, n=1..50, batches of 64)"
 # torch-cpu is measured on fewer sequences: it is here to be beaten, not waited for.
 timeout 200 "$b/bin/bench_large" --backends ref,torch-cpu --ref-sequences 64 --sequences "${CPU_SEQUENCES:-256}"
 timeout 200 "$b/bin/bench_large" --backends torch-cuda --sequences "${GPU_SEQUENCES:-3200}"
+echo "== population on torch-cuda (LSTM H=2, one seed epoch; issue 12): P = 1e4 and 1e5"
+for P in 10000 100000; do timeout 300 "$b/bin/bench_population" $P 1 lstm torch-cuda; done
 echo "== done in $(( $(date +%s) - t0 )) s; parity exit code $parity_rc"
 exit $parity_rc
