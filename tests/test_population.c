@@ -433,6 +433,89 @@ static void test_evaluate_and_generate_in_lanes(void **state) {
   evaluate_generate_compare(ANBN_CELL_LSTM, 1, 3); /* batches: no lanes */
 }
 
+/* torch-cpu's pop_forward: each member's capacity scan and evaluation as
+ * ref gives for the same parameters, within DESIGN.md §6 (the same
+ * capacities, errors and counts; probabilities within 1e-5, losses 1e-5
+ * relative), and its greedy strings those of its own torch-cpu generation. */
+static void test_torch_population_scans(void **state) {
+  (void)state;
+  anbn_backend_info_v2 bi = {.struct_size = sizeof bi};
+  if (anbn_backend_find_v2("torch-cpu", &bi) != ANBN_OK || !bi.available) {
+    print_message("torch-cpu not built or unavailable here: its population scans are not tested in this build\n");
+    skip();
+  }
+  enum { P = 3, MAXN = 30 };
+  const uint64_t seeds[P] = {4, 5, 6};
+  const anbn_cell cells[2] = {ANBN_CELL_LSTM, ANBN_CELL_GRU};
+  for (size_t k = 0; k < 2; ++k) {
+    anbn_config c = config(cells[k], (int)k + 1, 1, 0.f);
+    c.backend = "torch-cpu", c.lr = 1e-2f;
+    anbn_population *pop;
+    assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
+    anbn_corpus *train, *valid;
+    assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 4, &train, &valid));
+    const anbn_corpus *one[1] = {train}, *val[1] = {valid};
+    assert_anbn_ok(anbn_population_train_epoch(pop, one, 1, NULL, NULL, NULL));
+    static anbn_capacity_row_v2 rows[P][MAXN], alone_rows[MAXN], torch_rows[MAXN];
+    anbn_capacity_row_v2 *ptr[P] = {rows[0], rows[1], rows[2]};
+    anbn_capacity_result res[P];
+    anbn_eval_stats ev[P];
+    for (size_t i = 0; i < P; ++i) res[i].struct_size = sizeof res[i], ev[i].struct_size = sizeof ev[i];
+    assert_anbn_ok(anbn_population_capacity(pop, MAXN, NULL, res, ptr));
+    assert_anbn_ok(anbn_population_evaluate(pop, val, 1, NULL, ev));
+    anbn_generate_config g;
+    anbn_generate_config_init(&g);
+    g.temperature = 0.f, g.count = 2, g.max_len = 40;
+    anbn_corpus *gen[P];
+    assert_anbn_ok(anbn_population_generate(pop, &g, NULL, gen, NULL));
+    double worst_p = 0, worst_l = 0, alone_p = 0;
+    int caps = 0;
+    for (size_t i = 0; i < P; ++i) {
+      anbn_model *m, *oracle;
+      assert_anbn_ok(anbn_population_member(pop, i, &m));
+      char path[] = "/tmp/anbn-pop-torch-XXXXXX";
+      const int fd = mkstemp(path);
+      assert_true(fd >= 0);
+      close(fd);
+      assert_anbn_ok(anbn_save(m, path));
+      assert_anbn_ok(anbn_load(path, "ref", &oracle)); /* the same parameters on ref */
+      unlink(path);
+      anbn_capacity_result r = {.struct_size = sizeof r};
+      assert_anbn_ok(anbn_capacity_v2(m, MAXN, &r, torch_rows, MAXN));
+      for (int n = 0; n < MAXN; ++n) {
+        const double d = fabs((double)torch_rows[n].min_prob - (double)rows[i][n].min_prob);
+        alone_p = d > alone_p ? d : alone_p;
+      }
+      assert_anbn_ok(anbn_capacity_v2(oracle, MAXN, &r, alone_rows, MAXN));
+      assert_int_equal(r.capacity, res[i].capacity);
+      caps += r.capacity;
+      for (int n = 0; n < MAXN; ++n) {
+        assert_int_equal(alone_rows[n].errors, rows[i][n].errors);
+        assert_int_equal(alone_rows[n].deterministic_errors, rows[i][n].deterministic_errors);
+        const double d = fabs((double)alone_rows[n].min_prob - rows[i][n].min_prob);
+        worst_p = d > worst_p ? d : worst_p;
+      }
+      anbn_eval_stats e = {.struct_size = sizeof e};
+      assert_anbn_ok(anbn_evaluate(oracle, valid, &e));
+      assert_int_equal(e.errors, ev[i].errors);
+      assert_int_equal(e.correct_sequences, ev[i].correct_sequences);
+      const double dl = fabs(e.mean_loss - ev[i].mean_loss) / e.mean_loss;
+      worst_l = dl > worst_l ? dl : worst_l;
+      anbn_corpus *alone;
+      assert_anbn_ok(anbn_generate(m, &g, &alone, NULL));
+      assert_same_corpus(alone, gen[i]);
+      anbn_corpus_destroy(alone), anbn_corpus_destroy(gen[i]);
+      anbn_destroy(oracle);
+    }
+    print_message("[torch-cpu population scans %s] capacities %d in all, equal to ref's; against ref with the same "
+                  "parameters: min_prob %.2e (abs), eval loss %.2e (rel); the member's own torch-cpu scan %.2e from it\n",
+                  anbn_cell_name(cells[k]), caps, worst_p, worst_l, alone_p);
+    assert_true(worst_p <= 1e-5 && worst_l <= 1e-5);
+    anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
+    anbn_population_destroy(pop);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_every_cell_bit_for_bit),
@@ -444,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_evaluate_and_generate_in_lanes),
       cmocka_unit_test(test_bad_arguments),
       cmocka_unit_test(test_torch_population_within_tolerance),
+      cmocka_unit_test(test_torch_population_scans),
   };
   return cmocka_run_group_tests_name("population", tests, NULL, NULL);
 }

@@ -420,6 +420,55 @@ struct Ctx {
     }
   }
 
+  // Inference with lane b computed by member members[b]: the members'
+  // tensors gathered along the member dimension, then pop_train's forward
+  // (bmm over lanes) from h0, c0, in float64 as the probe pass (long
+  // capacity scans stay within §6's forward tolerance); outputs as forward's.
+  void pop_forward(const int32_t *members, int64_t B, const int32_t *x, int64_t T, const float *h0, const float *c0,
+                   const anbn_forward_out &out) {
+    torch::NoGradGuard ng;
+    auto idx = torch::from_blob(const_cast<int32_t *>(members), {B}, torch::kInt32).to(dev, torch::kLong);
+    std::vector<torch::Tensor> w;
+    for (const auto &t : pp) w.push_back(t.index_select(0, idx).to(torch::kFloat64));
+    auto xt = torch::from_blob(const_cast<int32_t *>(x), {B, T}, torch::kInt32).to(dev, torch::kLong);
+    size_t k = 0;  // canonical order, as pop_train's
+    const auto &E = w[k++];
+    auto in = E.gather(1, xt.unsqueeze(-1).expand({B, T, E.size(2)}));  // (B, T, E)
+    auto state = [&](const float *s, int l) {
+      return s ? torch::from_blob(const_cast<float *>(s) + size_t(l) * size_t(B) * H, {B, H}, torch::kFloat32)
+                     .to(dev, torch::kFloat64)
+               : torch::zeros({B, H}, in.options());
+    };
+    std::vector<torch::Tensor> Hs, Cs, Gs;
+    for (int l = 0; l < L; ++l) {
+      const auto &W_ih = w[k], &W_hh = w[k + 1], &b_ih = w[k + 2], &b_hh = w[k + 3];
+      const torch::Tensor Pw = cell->peephole ? w[k + 4] : torch::Tensor();
+      k += cell->peephole ? 5 : 4;
+      auto h = state(h0, l), c = state(cell->cell_state ? c0 : nullptr, l);
+      std::vector<torch::Tensor> hs, cs, gs;
+      for (int64_t t = 0; t < T; ++t) {
+        auto xi = torch::baddbmm(b_ih.unsqueeze(2), W_ih, in.select(1, t).unsqueeze(2)).squeeze(2);
+        auto hh = torch::baddbmm(b_hh.unsqueeze(2), W_hh, h.unsqueeze(2)).squeeze(2);
+        torch::Tensor g;
+        std::tie(h, c, g) = step(xi, hh, h, c, Pw);
+        hs.push_back(h), cs.push_back(c);
+        if (out.gates && g.defined()) gs.push_back(g);
+      }
+      in = torch::stack(hs, 1);  // (B, T, H)
+      Hs.push_back(in), Cs.push_back(torch::stack(cs, 1));
+      if (!gs.empty()) Gs.push_back(torch::stack(gs, 1));
+    }
+    const auto &fw = w[k], &fb = w[k + 1];
+    auto put = [](const torch::Tensor &t, float *dst) {  // t laid out as the output, (B, T, ...)
+      auto host = t.to(torch::kCPU, torch::kFloat32).contiguous();
+      std::memcpy(dst, host.data_ptr<float>(), size_t(host.numel()) * sizeof(float));
+    };
+    if (out.log_probs) put(torch::log_softmax(torch::baddbmm(fb.unsqueeze(1), in, fw.transpose(1, 2)), -1), out.log_probs);
+    if (out.hidden) put(torch::stack(Hs, 2), out.hidden);  // (B, T, L, H)
+    if (out.cell && cell->cell_state) put(torch::stack(Cs, 2), out.cell);
+    if (out.gates && !Gs.empty()) put(torch::stack(Gs, 2), out.gates);
+  }
+
   void step_pass(const torch::Tensor &xt, const torch::Tensor &h0t, const torch::Tensor &c0t, const anbn_forward_out &out) {
     const Pass P = pass(emb->forward(xt), h0t, c0t, torch::kFloat64, out.gates != nullptr);
     auto put = [&](const std::vector<torch::Tensor> &v, float *dst) {
@@ -607,17 +656,24 @@ anbn_status t_pop_train_step(anbn_backend_ctx *cx, const int32_t *x, const int32
   });
 }
 
+anbn_status t_pop_forward(anbn_backend_ctx *cx, const int32_t *members, int32_t count, const int32_t *x, int32_t T,
+                          const float *h0, const float *c0, const anbn_forward_out *out, char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (!members || count < 1 || T < 1 || !x || !out) return set_err(err, len, "bad member list or arguments"), ANBN_ERR_INVALID_ARGUMENT;
+  for (int32_t b = 0; b < count; ++b)
+    if (members[b] < 0 || members[b] >= c->P) return set_err(err, len, "no such member"), ANBN_ERR_INVALID_ARGUMENT;
+  return wrap(err, len, [&] { return c->pop_forward(members, count, x, T, h0, c0, *out), ANBN_OK; });
+}
+
 const anbn_backend_iface kTorchCpu = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cpu", cpu_available, cpu_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
-    t_pop_create_cpu, t_pop_set, t_pop_get, t_pop_train_step,
-    nullptr,  // pop_forward: not yet; the core scans the members one after another
+    t_pop_create_cpu, t_pop_set, t_pop_get, t_pop_train_step, t_pop_forward,
 };
 const anbn_backend_iface kTorchCuda = {
     ANBN_BACKEND_ABI_VERSION, sizeof(anbn_backend_iface), "torch-cuda", cuda_available, cuda_create, t_destroy,
     t_get_params, t_set_params, t_get_adam, t_set_adam, t_train_batch, t_forward, t_gradients,
-    t_pop_create_cuda, t_pop_set, t_pop_get, t_pop_train_step,
-    nullptr,  // pop_forward, as torch-cpu
+    t_pop_create_cuda, t_pop_set, t_pop_get, t_pop_train_step, t_pop_forward,
 };
 
 }  // namespace
