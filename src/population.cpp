@@ -55,7 +55,7 @@ void train_lanes(anbn_population *pop, const std::vector<const anbn_corpus *> &c
   const anbn_adam_hparams hp{c.lr, c.beta1, c.beta2, c.eps, c.clip_norm};
   std::vector<int32_t> T(P), div(P), x, y;
   std::vector<double> loss(P), loss_sum(P, 0.0);
-  std::vector<anbn_status> s(P, ANBN_OK);
+  std::vector<anbn_status> s(P, ANBN_OK), ss(P);
   std::vector<size_t> done(P, 0);
   for (size_t k = 0; k < steps; ++k) {
     int32_t Tmax = 0;
@@ -73,7 +73,7 @@ void train_lanes(anbn_population *pop, const std::vector<const anbn_corpus *> &c
       std::copy(q, q + T[b], x.begin() + long(b) * Tmax);
       std::copy(q + 1, q + T[b] + 1, y.begin() + long(b) * Tmax);
     }
-    std::vector<anbn_status> ss(P, ANBN_OK);
+    std::fill(ss.begin(), ss.end(), ANBN_OK);
     pop_call(pop, pop->be->pop_train_step(pop->lanes, x.data(), y.data(), Tmax, T.data(), div.data(), &hp, loss.data(),
                                           ss.data(), err, sizeof err),
              "pop_train_step", err);

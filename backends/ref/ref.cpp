@@ -89,7 +89,7 @@ struct Ctx {
   size_t total = 0, P = 0;      // P = 0: one model; else the population's size
   std::vector<int64_t> steps;   // a population's step per member
   static constexpr size_t kBlock = 64;
-  std::vector<size_t> perm;  // a population step's lane order (by length)
+  std::vector<size_t> perm, start;  // a population step's lane order (by length)
   std::vector<int32_t> px, py, pT, pdiv;
   std::vector<double> ploss, gtmp;
   std::vector<char> ok, pok, bad;  // per member / per lane
@@ -431,15 +431,16 @@ struct Ctx {
       // members' lengths rather than the population's longest.  A member's
       // arithmetic is the same in any lane.  The parameters go into that
       // order and the gradient comes back: two gathers a step.
-      perm.resize(P);
-      for (size_t b = 0; b < P; ++b) perm[b] = b;
-      std::stable_sort(perm.begin(), perm.end(), [&](size_t a, size_t b) { return T[a] > T[b]; });
+      // A stable counting sort, longest first (lengths are 0..Tmax).
+      perm.resize(P), start.assign(size_t(Tmax) + 2, 0);
+      for (size_t b = 0; b < P; ++b) ++start[size_t(Tmax - T[b]) + 1];
+      for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+      for (size_t b = 0; b < P; ++b) perm[start[size_t(Tmax - T[b])]++] = b;
       const size_t row = size_t(Tmax);
       px.resize(P * row), py.resize(P * row), pT.resize(P), pdiv.resize(P), ploss.resize(P), pok.assign(P, 0);
-      for (size_t r = 0; r < P; ++r) {
+      for (size_t r = 0; r < P; ++r) {  // a lane's own steps; past them, tokens left from before (valid, never scored)
         const size_t b = perm[r];
-        std::copy(x + b * row, x + (b + 1) * row, px.begin() + long(r * row));
-        std::copy(y + b * row, y + (b + 1) * row, py.begin() + long(r * row));
+        for (int t = 0; t < T[b]; ++t) px[r * row + size_t(t)] = x[b * row + size_t(t)], py[r * row + size_t(t)] = y[b * row + size_t(t)];
         pT[r] = T[b], pdiv[r] = divisor[b];
       }
       tmpf.resize(p.size());
@@ -666,8 +667,14 @@ anbn_status pop_get_member(anbn_backend_ctx *cx, int32_t i, float *p, float *m, 
 anbn_status pop_train_step(anbn_backend_ctx *cx, const int32_t *x, const int32_t *y, int32_t Tmax, const int32_t *T,
                            const int32_t *divisor, const anbn_adam_hparams *hp, double *loss, anbn_status *status,
                            char *err, size_t len) {
+  Ctx *c = cast(cx);
+  if (!x || !y || !T || !divisor || !hp || !loss || !status || Tmax < 0)
+    return set_err(err, len, "bad arguments"), ANBN_ERR_INVALID_ARGUMENT;
+  for (size_t b = 0; b < c->P; ++b)
+    if (T[b] < 0 || T[b] > Tmax || (T[b] > 0 && divisor[b] < 1))
+      return set_err(err, len, "member lengths must be in 0..Tmax, divisors >= 1"), ANBN_ERR_INVALID_ARGUMENT;
   return anbn_plugin::guard(err, len, [&] {
-    cast(cx)->pop_step(x, y, Tmax, T, divisor, *hp, loss, status);
+    c->pop_step(x, y, Tmax, T, divisor, *hp, loss, status);
     return ANBN_OK;
   });
 }
