@@ -169,6 +169,28 @@ static void test_bad_arguments(void **state) {
   anbn_model_info info = {.struct_size = sizeof info};
   assert_anbn_ok(anbn_model_get_info(m, &info));
   assert_int_equal(info.epoch, 0); /* nothing trained by the refused calls */
+  anbn_capacity_result res[2] = {{.struct_size = sizeof res[0]}, {.struct_size = sizeof res[1]}};
+  anbn_capacity_row_v2 r0[4], *rows[2] = {r0, NULL};
+  assert_anbn_status(anbn_population_capacity(pop, 0, NULL, res, NULL), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_status(anbn_population_capacity(pop, 4, NULL, NULL, NULL), ANBN_ERR_INVALID_ARGUMENT);
+  assert_anbn_ok(anbn_population_capacity(pop, 4, NULL, res, rows)); /* rows[1] NULL: member 1 without rows */
+  const int32_t ns[2] = {3, 0}, only0[2] = {1, 0};
+  assert_anbn_status(anbn_population_capacity_at(pop, ns, 2, NULL, rows), ANBN_ERR_INVALID_ARGUMENT); /* n = 0 */
+  assert_anbn_status(anbn_population_capacity_at(pop, ns, 1, NULL, rows), ANBN_ERR_INVALID_ARGUMENT); /* rows[1] NULL */
+  assert_anbn_ok(anbn_population_capacity_at(pop, ns, 1, only0, rows));
+  int32_t huge[12];
+  anbn_capacity_row_v2 r12[12], *rows12[2] = {r12, NULL};
+  for (int k = 0; k < 12; ++k) huge[k] = 1000000;
+  assert_anbn_status(anbn_population_capacity_at(pop, huge, 12, only0, rows12), ANBN_ERR_INVALID_ARGUMENT); /* work */
+  anbn_eval_stats ev[2] = {{.struct_size = sizeof ev[0]}, {.struct_size = sizeof ev[1]}};
+  assert_anbn_status(anbn_population_evaluate(pop, wrong, 2, NULL, ev), ANBN_ERR_INVALID_ARGUMENT); /* alphabet */
+  assert_anbn_status(anbn_population_evaluate(pop, three, 3, NULL, ev), ANBN_ERR_INVALID_ARGUMENT);
+  anbn_generate_config g;
+  anbn_generate_config_init(&g);
+  g.max_len = 1;
+  anbn_corpus *gen[2] = {NULL, NULL};
+  assert_anbn_status(anbn_population_generate(pop, &g, NULL, gen, NULL), ANBN_ERR_INVALID_ARGUMENT);
+  assert_null(gen[0]), assert_null(gen[1]); /* nothing handed out */
   anbn_corpus_destroy(train), anbn_corpus_destroy(valid), anbn_corpus_destroy(abc), anbn_corpus_destroy(abcv);
   anbn_population_destroy(pop);
   anbn_population_destroy(NULL);
