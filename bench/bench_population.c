@@ -74,6 +74,30 @@ int main(int argc, char **argv) {
          "one at a time %.3f (%.2fx); %.0f model-epochs per second\n",
          anbn_cell_name(c.cell), c.backend, reps, P, lanes[reps / 2], alone[reps / 2], alone[reps / 2] / lanes[reps / 2],
          1e3 / lanes[reps / 2]);
+  /* Capacity scans to n = 1000 with every row (as the sweep's) of the trained
+   * members: all as lanes, against the first 20 scanned one at a time
+   * (anbn_capacity_v2). */
+  enum { kMaxN = 1000 };
+  anbn_capacity_result *res = calloc(P, sizeof *res);
+  anbn_capacity_row_v2 *all = malloc(P * kMaxN * sizeof *all), **rp = malloc(P * sizeof *rp);
+  for (size_t i = 0; i < P; ++i) res[i].struct_size = sizeof res[i], rp[i] = all + i * kMaxN;
+  double t0 = now();
+  if (anbn_population_capacity(pop, kMaxN, NULL, res, rp) != ANBN_OK) die("population capacity");
+  const double scan_lanes = 1e3 * (now() - t0) / (double)P;
+  static anbn_capacity_row_v2 rows[kMaxN];
+  const size_t scan_n = P < 20 ? P : 20;
+  t0 = now();
+  for (size_t i = 0; i < scan_n; ++i) {
+    anbn_model *m;
+    anbn_capacity_result r = {.struct_size = sizeof r};
+    if (anbn_population_member(pop, i, &m) != ANBN_OK || anbn_capacity_v2(m, kMaxN, &r, rows, kMaxN) != ANBN_OK)
+      die("capacity");
+    if (r.capacity != res[i].capacity) die("population capacity differs from the member's own");
+  }
+  const double scan_alone = 1e3 * (now() - t0) / (double)scan_n;
+  printf("capacity scan to n = %d, ms per model: population of %zu in lanes %.2f, one at a time %.2f (%.2fx)\n", kMaxN, P,
+         scan_lanes, scan_alone, scan_alone / scan_lanes);
+  free(res), free(all), free(rp);
   anbn_population_destroy(pop);
   for (size_t i = 0; i < P; ++i) anbn_corpus_destroy((anbn_corpus *)train[i]);
   free(seeds), free(train);
