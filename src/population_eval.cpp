@@ -117,17 +117,16 @@ void spot_group(anbn_population *pop, const std::vector<size_t> &grp, const int3
   }
 }
 
-// Runs f over the active members in groups loaded into lanes 0..g-1, each
-// group's members held (BUSY if in use elsewhere).
+// Runs f over the active members in groups loaded into lanes 0..g-1.  Every
+// member is held first (BUSY before anything is written if one is in use
+// elsewhere).
 template <class F>
 void in_groups(anbn_population *pop, const std::vector<size_t> &todo, size_t group, F &&f) {
+  std::vector<std::unique_ptr<ModelLock>> locks;
+  for (size_t b : todo) locks.push_back(std::make_unique<ModelLock>(pop->members[b]));
   for (size_t i0 = 0; i0 < todo.size(); i0 += group) {
     const std::vector<size_t> grp(todo.begin() + long(i0), todo.begin() + long(std::min(todo.size(), i0 + group)));
-    std::vector<std::unique_ptr<ModelLock>> locks;
-    for (size_t b = 0; b < grp.size(); ++b) {
-      locks.push_back(std::make_unique<ModelLock>(pop->members[grp[b]]));
-      load_lane(pop, grp[b], int32_t(b));
-    }
+    for (size_t b = 0; b < grp.size(); ++b) load_lane(pop, grp[b], int32_t(b));
     f(grp);
   }
 }
@@ -147,9 +146,10 @@ void evaluate_group(anbn_population *pop, const std::vector<size_t> &grp, const 
   std::vector<double> loss_sum(g, 0.0);
   std::vector<int32_t> x, lanes;
   std::vector<float> lp;
-  constexpr size_t kLanes = 1024;
   for (const auto &[L, items] : by_len) {
     const size_t T = L - 1;
+    // Up to 1024 lanes, fewer for long sequences: the log-probs stay within 2^25 floats.
+    const size_t kLanes = std::clamp<size_t>((size_t(1) << 25) / std::max<size_t>(1, T * size_t(O)), 1, 1024);
     for (size_t start = 0; start < items.size(); start += kLanes) {
       const size_t B = std::min(kLanes, items.size() - start);
       x.resize(B * T), lp.resize(B * T * O), lanes.resize(B);

@@ -306,11 +306,88 @@ static void test_threads_setting_is_not_process_wide(void **state) {
 #endif
 }
 
+/* A population whose member 1 is training on another thread (as an
+ * ordinary model): every population call that needs that member gets BUSY
+ * and writes nothing; afterwards they run.  Deterministic as above. */
+typedef struct {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int training, tried;
+  anbn_population *pop;
+  anbn_status got[5];
+  anbn_capacity_result res[3];
+  anbn_corpus *gen[3];
+} PopMeet;
+
+static int pop_wait(void *user, const anbn_progress *p) {
+  PopMeet *x = user;
+  (void)p;
+  pthread_mutex_lock(&x->mu);
+  x->training = 1;
+  pthread_cond_broadcast(&x->cv);
+  while (!x->tried) pthread_cond_wait(&x->cv, &x->mu);
+  pthread_mutex_unlock(&x->mu);
+  return 0;
+}
+
+static void *pop_second(void *arg) {
+  PopMeet *x = arg;
+  pthread_mutex_lock(&x->mu);
+  while (!x->training) pthread_cond_wait(&x->cv, &x->mu);
+  pthread_mutex_unlock(&x->mu);
+  anbn_corpus *t, *v;
+  anbn_corpus_seed(ANBN_LANG_ANBN, 2, &t, &v);
+  const anbn_corpus *one[1] = {t};
+  const int32_t ns[1] = {5};
+  anbn_capacity_row_v2 r[3][1], *rp[3] = {r[0], r[1], r[2]};
+  anbn_eval_stats ev[3];
+  for (int i = 0; i < 3; ++i) ev[i].struct_size = sizeof ev[i];
+  anbn_generate_config g;
+  anbn_generate_config_init(&g);
+  x->got[0] = anbn_population_train_epoch(x->pop, one, 1, NULL, NULL, NULL);
+  x->got[1] = anbn_population_capacity(x->pop, 20, NULL, x->res, NULL);
+  x->got[2] = anbn_population_capacity_at(x->pop, ns, 1, NULL, rp);
+  x->got[3] = anbn_population_evaluate(x->pop, one, 1, NULL, ev);
+  x->got[4] = anbn_population_generate(x->pop, &g, NULL, x->gen, NULL);
+  anbn_corpus_destroy(t), anbn_corpus_destroy(v);
+  pthread_mutex_lock(&x->mu);
+  x->tried = 1;
+  pthread_cond_broadcast(&x->cv);
+  pthread_mutex_unlock(&x->mu);
+  return NULL;
+}
+
+static void test_population_member_busy(void **state) {
+  (void)state;
+  anbn_config c;
+  anbn_config_init(&c);
+  c.backend = "ref", c.cell = ANBN_CELL_LSTM, c.hidden = 2;
+  const uint64_t seeds[3] = {1, 2, 3};
+  PopMeet x = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, {0}, {{0}}, {NULL, NULL, NULL}};
+  assert_anbn_ok(anbn_population_create(&c, seeds, 3, &x.pop));
+  for (int i = 0; i < 3; ++i) x.res[i].struct_size = sizeof x.res[i], x.res[i].capacity = -7;
+  anbn_model *m1;
+  assert_anbn_ok(anbn_population_member(x.pop, 1, &m1));
+  anbn_corpus *t, *v;
+  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, pop_second, &x), 0);
+  assert_anbn_ok(anbn_train_epoch(m1, t, pop_wait, &x, NULL));
+  pthread_join(th, NULL);
+  for (int i = 0; i < 5; ++i) assert_int_equal(x.got[i], ANBN_ERR_BUSY);
+  for (int i = 0; i < 3; ++i) assert_int_equal(x.res[i].capacity, -7); /* nothing written */
+  for (int i = 0; i < 3; ++i) assert_null(x.gen[i]);
+  assert_anbn_ok(anbn_population_capacity(x.pop, 20, NULL, x.res, NULL)); /* free again: it runs */
+  anbn_corpus_destroy(t), anbn_corpus_destroy(v);
+  anbn_population_destroy(x.pop);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_handoff_between_threads),
       cmocka_unit_test(test_many_models_many_threads),
       cmocka_unit_test(test_two_threads_one_model_busy),
+      cmocka_unit_test(test_population_member_busy),
       cmocka_unit_test(test_shared_state_is_guarded),
       cmocka_unit_test(test_config_reader_and_writer),
       cmocka_unit_test(test_destroy_during_call_is_deferred),
