@@ -561,7 +561,9 @@ ANBN_API anbn_status anbn_population_train_epoch(anbn_population *population, co
  * (may be NULL) an array of P pointers, rows[i] NULL or max_n rows for
  * member i.  With a backend's population forward (ref) the members run as
  * lanes, each member's numbers bit for bit its own anbn_capacity_v2's;
- * otherwise one after another, the same numbers.  Since 0.3. */
+ * otherwise one after another, the same numbers.  With lanes, a member in
+ * use elsewhere makes the call return ANBN_ERR_BUSY before anything is
+ * written.  Since 0.3. */
 ANBN_API anbn_status anbn_population_capacity(anbn_population *population, int32_t max_n, const int32_t *active,
                                               anbn_capacity_result *results, anbn_capacity_row_v2 *const *rows);
 /* anbn_capacity_at for every active member: rows[i] holds count rows for
@@ -578,7 +580,8 @@ ANBN_API anbn_status anbn_population_evaluate(anbn_population *population, const
 /* anbn_generate for every active member: out[i] its corpus (caller destroys;
  * NULL for an inactive member), valid_out[i] (may be NULL) how many are in
  * the language.  Member i's samples are those anbn_generate gives it with
- * this config.  Lanes as above (a lane per member and sample).  Since 0.3. */
+ * this config; the limit on count x max_len is per member.  Lanes as above
+ * (a lane per member and sample).  Since 0.3. */
 ANBN_API anbn_status anbn_population_generate(anbn_population *population, const anbn_generate_config *config,
                                               const int32_t *active, anbn_corpus **out, size_t *valid_out);
 
