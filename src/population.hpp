@@ -1,5 +1,5 @@
 // The population handle (population.cpp: training; population_eval.cpp:
-// capacity scans of the members in lanes).
+// the members' scans, evaluation and generation in lanes).
 #pragma once
 #include <vector>
 

@@ -15,8 +15,7 @@
 namespace anbn {
 namespace {
 
-// The members to scan, and the lanes' working memory bound: a group's
-// prefix outputs are (members, T, 2 L H + O) floats.
+// The members a call covers.
 std::vector<size_t> active_members(const anbn_population *pop, const int32_t *active) {
   std::vector<size_t> out;
   for (size_t b = 0; b < pop->members.size(); ++b)
@@ -24,6 +23,8 @@ std::vector<size_t> active_members(const anbn_population *pop, const int32_t *ac
   return out;
 }
 
+// Members per group for sequences of `steps`: a group's outputs (members,
+// steps, 2 L H + O) floats stay within 128 MiB.
 size_t group_size(const anbn_model *m0, size_t steps) {
   constexpr double kFloats = double(1 << 25);  // 128 MiB of outputs
   const double per = double(steps) * double(2 * m0->shape.layers * m0->shape.hidden + m0->shape.output);
@@ -117,17 +118,26 @@ void spot_group(anbn_population *pop, const std::vector<size_t> &grp, const int3
   }
 }
 
-// Runs f over the active members in groups loaded into lanes 0..g-1.  Every
-// member is held first (BUSY before anything is written if one is in use
-// elsewhere).
-template <class F>
-void in_groups(anbn_population *pop, const std::vector<size_t> &todo, size_t group, F &&f) {
+// Runs a population call over the members todo: without lanes, `one(b)`
+// (the single-model call, which holds member b itself) for each member in
+// turn; with lanes, `lanes(grp)` for groups of `group` members loaded into
+// lanes 0..g-1, every member held first (BUSY before anything is written
+// if one is in use elsewhere).
+template <class One, class Lanes>
+void per_member(anbn_population *pop, const std::vector<size_t> &todo, size_t group, One &&one, Lanes &&lanes) {
+  if (!has_lanes(pop)) {
+    for (size_t b : todo) {
+      const anbn_status s = one(b);
+      if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
+    }
+    return;
+  }
   std::vector<std::unique_ptr<ModelLock>> locks;
   for (size_t b : todo) locks.push_back(std::make_unique<ModelLock>(pop->members[b]));
   for (size_t i0 = 0; i0 < todo.size(); i0 += group) {
     const std::vector<size_t> grp(todo.begin() + long(i0), todo.begin() + long(std::min(todo.size(), i0 + group)));
     for (size_t b = 0; b < grp.size(); ++b) load_lane(pop, grp[b], int32_t(b));
-    f(grp);
+    lanes(grp);
   }
 }
 
@@ -226,17 +236,13 @@ anbn_status anbn_population_capacity(anbn_population *pop, int32_t max_n, const 
     ANBN_CHECK_ARG(pop && results, "population or results is NULL");
     ANBN_CHECK_ARG(max_n >= 1 && max_n <= 1000000, "max_n must be in 1..1e6, got %d", max_n);
     PopLock hold(pop, "population");
-    const std::vector<size_t> todo = active_members(pop, active);
-    if (!has_lanes(pop)) {
-      for (size_t b : todo) {
-        const anbn_status s = anbn_capacity_v2(pop->members[b], max_n, &results[b], rows ? rows[b] : nullptr,
-                                               rows && rows[b] ? size_t(max_n) : 0);
-        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
-      }
-      return ANBN_OK;
-    }
-    in_groups(pop, todo, group_size(pop->members[0], size_t(max_n) + 1),
-              [&](const std::vector<size_t> &grp) { scan_group(pop, grp, max_n, results, rows); });
+    per_member(
+        pop, active_members(pop, active), group_size(pop->members[0], size_t(max_n) + 1),
+        [&](size_t b) {
+          return anbn_capacity_v2(pop->members[b], max_n, &results[b], rows ? rows[b] : nullptr,
+                                  rows && rows[b] ? size_t(max_n) : 0);
+        },
+        [&](const std::vector<size_t> &grp) { scan_group(pop, grp, max_n, results, rows); });
     return ANBN_OK;
   });
 }
@@ -257,15 +263,10 @@ anbn_status anbn_population_capacity_at(anbn_population *pop, const int32_t *ns,
     ANBN_CHECK_ARG(work <= kMaxWorkTokens, "the spot checks add up to %.0f steps per member, more than the %.0f one call may take",
                    work, kMaxWorkTokens);
     for (size_t b : todo) ANBN_CHECK_ARG(rows[b], "rows[%zu] is NULL for an active member", b);
-    if (!has_lanes(pop)) {
-      for (size_t b : todo) {
-        const anbn_status s = anbn_capacity_at(pop->members[b], ns, count, rows[b]);
-        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
-      }
-      return ANBN_OK;
-    }
-    in_groups(pop, todo, group_size(pop->members[0], longest),
-              [&](const std::vector<size_t> &grp) { spot_group(pop, grp, ns, count, rows); });
+    per_member(
+        pop, todo, group_size(pop->members[0], longest),
+        [&](size_t b) { return anbn_capacity_at(pop->members[b], ns, count, rows[b]); },
+        [&](const std::vector<size_t> &grp) { spot_group(pop, grp, ns, count, rows); });
     return ANBN_OK;
   });
 }
@@ -279,22 +280,15 @@ anbn_status anbn_population_evaluate(anbn_population *pop, const anbn_corpus *co
     ANBN_CHECK_ARG(corpora_count == 1 || corpora_count == P, "corpora_count must be 1 or %zu, got %zu", P, corpora_count);
     std::vector<const anbn_corpus *> corpus(P);
     const std::vector<size_t> todo = active_members(pop, active);
-    size_t longest = 1;
     for (size_t b : todo) {
       corpus[b] = corpora[corpora_count == 1 ? 0 : b];
       ANBN_CHECK_ARG(corpus[b], "corpora[%zu] is NULL", corpora_count == 1 ? size_t(0) : b);
       ANBN_CHECK_ARG(corpus[b]->alphabet == pop->members[b]->alphabet, "corpus alphabet %d does not match the model's %d",
                      corpus[b]->alphabet, pop->members[b]->alphabet);
-      for (size_t i = 0; i < corpus[b]->size(); ++i) longest = std::max(longest, corpus[b]->len(i));
     }
-    if (!has_lanes(pop)) {
-      for (size_t b : todo) {
-        const anbn_status s = anbn_evaluate(pop->members[b], corpus[b], &stats[b]);
-        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
-      }
-      return ANBN_OK;
-    }
-    in_groups(pop, todo, 64, [&](const std::vector<size_t> &grp) { evaluate_group(pop, grp, corpus, stats); });
+    per_member(
+        pop, todo, 64, [&](size_t b) { return anbn_evaluate(pop->members[b], corpus[b], &stats[b]); },
+        [&](const std::vector<size_t> &grp) { evaluate_group(pop, grp, corpus, stats); });
     return ANBN_OK;
   });
 }
@@ -310,17 +304,15 @@ anbn_status anbn_population_generate(anbn_population *pop, const anbn_generate_c
     std::vector<std::unique_ptr<anbn_corpus>> made(P);  // nothing handed out unless every member's is made
     std::vector<size_t> valid(P, 0);
     for (size_t b : todo) made[b] = std::make_unique<anbn_corpus>(), made[b]->alphabet = pop->members[b]->alphabet;
-    if (!has_lanes(pop)) {
-      for (size_t b : todo) {
-        anbn_corpus *c = nullptr;
-        const anbn_status s = anbn_generate(pop->members[b], &cfg, &c, &valid[b]);
-        if (s != ANBN_OK) raise(s, "member %zu: %s", b, anbn_last_error());
-        made[b].reset(c);
-      }
-    } else {
-      const size_t group = std::clamp<size_t>(4096 / std::max<size_t>(1, std::min(cfg.count, kGenerateChunk)), 1, 256);
-      in_groups(pop, todo, group, [&](const std::vector<size_t> &grp) { generate_group(pop, grp, cfg, made, valid); });
-    }
+    per_member(
+        pop, todo, std::clamp<size_t>(4096 / std::max<size_t>(1, std::min(cfg.count, kGenerateChunk)), 1, 256),
+        [&](size_t b) {
+          anbn_corpus *c = nullptr;
+          const anbn_status s = anbn_generate(pop->members[b], &cfg, &c, &valid[b]);
+          made[b].reset(c);
+          return s;
+        },
+        [&](const std::vector<size_t> &grp) { generate_group(pop, grp, cfg, made, valid); });
     for (size_t b = 0; b < P; ++b) {
       out[b] = made[b].release();
       if (valid_out) valid_out[b] = valid[b];

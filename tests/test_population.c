@@ -301,23 +301,31 @@ static void test_non_finite_update(void **state) {
   anbn_population_destroy(pop);
 }
 
+/* 70 members (seeds seed0..), each trained one epoch at lr 1e-2 on its own
+ * seed corpus (train[i], valid[i]: the caller destroys them). */
+enum { kLanesP = 70 };
+static anbn_population *trained_members(anbn_cell cell, int layers, int batch, uint64_t seed0, anbn_corpus **train,
+                                        anbn_corpus **valid) {
+  uint64_t seeds[kLanesP];
+  for (size_t i = 0; i < kLanesP; ++i) seeds[i] = seed0 + i;
+  anbn_config c = config(cell, layers, batch, 0.f);
+  c.lr = 1e-2f; /* members that count a little after one epoch */
+  anbn_population *pop;
+  assert_anbn_ok(anbn_population_create(&c, seeds, kLanesP, &pop));
+  for (size_t i = 0; i < kLanesP; ++i) assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, seeds[i], &train[i], &valid[i]));
+  assert_anbn_ok(anbn_population_train_epoch(pop, (const anbn_corpus *const *)train, kLanesP, NULL, NULL, NULL));
+  return pop;
+}
+
 /* Capacity scans and spot checks of every member as lanes (ref's
  * pop_forward): each member's results and rows byte-equal to its own
  * anbn_capacity_v2 / anbn_capacity_at, for every cell, 1 and 2 layers; an
  * inactive member's result is not written; without rows the capacity is the
  * same. */
 static void scan_compare(anbn_cell cell, int layers, int batch) {
-  enum { P = 70, MAXN = 48 };
-  uint64_t seeds[P];
-  for (size_t i = 0; i < P; ++i) seeds[i] = 300 + i;
-  anbn_config c = config(cell, layers, batch, 0.f);
-  c.lr = 1e-2f; /* members that count a little after one epoch */
-  anbn_population *pop;
-  assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
-  anbn_corpus *train, *valid;
-  assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &train, &valid));
-  const anbn_corpus *one[1] = {train};
-  assert_anbn_ok(anbn_population_train_epoch(pop, one, 1, NULL, NULL, NULL));
+  enum { P = kLanesP, MAXN = 48 };
+  anbn_corpus *train[P], *valid[P];
+  anbn_population *pop = trained_members(cell, layers, batch, 300, train, valid);
   int32_t active[P];
   for (size_t i = 0; i < P; ++i) active[i] = i % 9 != 4;
   static anbn_capacity_row_v2 rows[P][MAXN], rows_alone[MAXN];
@@ -355,7 +363,7 @@ static void scan_compare(anbn_cell cell, int layers, int batch) {
   }
   print_message("[population capacity %s x%d%s] %d members byte-equal to their own scans (%d with capacity > 0, best %d)\n",
                 anbn_cell_name(cell), layers, batch > 1 ? ", batches: one member at a time" : "", P - 8, counted, best);
-  anbn_corpus_destroy(train), anbn_corpus_destroy(valid);
+  for (size_t i = 0; i < P; ++i) anbn_corpus_destroy(train[i]), anbn_corpus_destroy(valid[i]);
   anbn_population_destroy(pop);
 }
 
@@ -390,16 +398,9 @@ static void assert_same_corpus(const anbn_corpus *a, const anbn_corpus *b) {
  * of every member: each member's stats byte-equal to its own anbn_evaluate,
  * its strings those its own anbn_generate gives; inactive members skipped. */
 static void evaluate_generate_compare(anbn_cell cell, int layers, int batch) {
-  enum { P = 70 };
-  uint64_t seeds[P];
-  for (size_t i = 0; i < P; ++i) seeds[i] = 500 + i;
-  anbn_config c = config(cell, layers, batch, 0.f);
-  c.lr = 1e-2f;
-  anbn_population *pop;
-  assert_anbn_ok(anbn_population_create(&c, seeds, P, &pop));
+  enum { P = kLanesP };
   anbn_corpus *train[P], *valid[P];
-  for (size_t i = 0; i < P; ++i) assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, seeds[i], &train[i], &valid[i]));
-  assert_anbn_ok(anbn_population_train_epoch(pop, (const anbn_corpus *const *)train, P, NULL, NULL, NULL));
+  anbn_population *pop = trained_members(cell, layers, batch, 500, train, valid);
   int32_t active[P];
   for (size_t i = 0; i < P; ++i) active[i] = i % 11 != 7;
   anbn_eval_stats st[P];

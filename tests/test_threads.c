@@ -123,31 +123,49 @@ static void test_many_models_many_threads(void **state) {
 /* Two threads, one model: the second gets BUSY while the first trains, and
  * the first's result is untouched.  Deterministic: the first thread's progress
  * callback waits until the second has tried. */
+/* The meeting of a thread inside a call (its progress callback) and a
+ * second thread: the first waits in the callback until the second has
+ * tried; the second waits until the first is inside. */
 typedef struct {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int training, tried;
+} Rendezvous;
+
+static int wait_for_second(void *user, const anbn_progress *p) { /* user: a struct starting with a Rendezvous */
+  Rendezvous *r = user;
+  (void)p;
+  pthread_mutex_lock(&r->mu);
+  r->training = 1;
+  pthread_cond_broadcast(&r->cv);
+  while (!r->tried) pthread_cond_wait(&r->cv, &r->mu);
+  pthread_mutex_unlock(&r->mu);
+  return 0;
+}
+
+static void wait_for_first(Rendezvous *r) {
+  pthread_mutex_lock(&r->mu);
+  while (!r->training) pthread_cond_wait(&r->cv, &r->mu);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void second_done(Rendezvous *r) {
+  pthread_mutex_lock(&r->mu);
+  r->tried = 1;
+  pthread_cond_broadcast(&r->cv);
+  pthread_mutex_unlock(&r->mu);
+}
+
+typedef struct {
+  Rendezvous rv;
   anbn_model *m;
   anbn_state *st;
   anbn_status second[5];
 } Meet;
 
-static int wait_for_second(void *user, const anbn_progress *p) {
-  Meet *x = user;
-  (void)p;
-  pthread_mutex_lock(&x->mu);
-  x->training = 1;
-  pthread_cond_broadcast(&x->cv);
-  while (!x->tried) pthread_cond_wait(&x->cv, &x->mu);
-  pthread_mutex_unlock(&x->mu);
-  return 0;
-}
-
 static void *second_thread(void *arg) {
   Meet *x = arg;
-  pthread_mutex_lock(&x->mu);
-  while (!x->training) pthread_cond_wait(&x->cv, &x->mu);
-  pthread_mutex_unlock(&x->mu);
+  wait_for_first(&x->rv);
   anbn_corpus *t, *v;
   anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v);
   anbn_config c;
@@ -160,10 +178,7 @@ static void *second_thread(void *arg) {
   x->second[4] = anbn_save(x->m, "/nonexistent-dir/never-written.safetensors");
   anbn_corpus_destroy(t);
   anbn_corpus_destroy(v);
-  pthread_mutex_lock(&x->mu);
-  x->tried = 1;
-  pthread_cond_broadcast(&x->cv);
-  pthread_mutex_unlock(&x->mu);
+  second_done(&x->rv);
   return NULL;
 }
 
@@ -173,7 +188,7 @@ static void test_two_threads_one_model_busy(void **state) {
   assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
   for (size_t b = 0; b < sizeof kBackends / sizeof *kBackends; ++b) {
     if (!backend_usable(kBackends[b])) continue;
-    Meet x = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, make(kBackends[b], ANBN_CELL_LSTM, 5), NULL, {0}};
+    Meet x = {{PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0}, make(kBackends[b], ANBN_CELL_LSTM, 5), NULL, {0}};
     anbn_model *alone = make(kBackends[b], ANBN_CELL_LSTM, 5);
     assert_anbn_ok(anbn_state_create(x.m, &x.st));
     pthread_t th;
@@ -310,31 +325,16 @@ static void test_threads_setting_is_not_process_wide(void **state) {
  * ordinary model): every population call that needs that member gets BUSY
  * and writes nothing; afterwards they run.  Deterministic as above. */
 typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int training, tried;
+  Rendezvous rv;
   anbn_population *pop;
   anbn_status got[5];
   anbn_capacity_result res[3];
   anbn_corpus *gen[3];
 } PopMeet;
 
-static int pop_wait(void *user, const anbn_progress *p) {
-  PopMeet *x = user;
-  (void)p;
-  pthread_mutex_lock(&x->mu);
-  x->training = 1;
-  pthread_cond_broadcast(&x->cv);
-  while (!x->tried) pthread_cond_wait(&x->cv, &x->mu);
-  pthread_mutex_unlock(&x->mu);
-  return 0;
-}
-
 static void *pop_second(void *arg) {
   PopMeet *x = arg;
-  pthread_mutex_lock(&x->mu);
-  while (!x->training) pthread_cond_wait(&x->cv, &x->mu);
-  pthread_mutex_unlock(&x->mu);
+  wait_for_first(&x->rv);
   anbn_corpus *t, *v;
   anbn_corpus_seed(ANBN_LANG_ANBN, 2, &t, &v);
   const anbn_corpus *one[1] = {t};
@@ -350,10 +350,7 @@ static void *pop_second(void *arg) {
   x->got[3] = anbn_population_evaluate(x->pop, one, 1, NULL, ev);
   x->got[4] = anbn_population_generate(x->pop, &g, NULL, x->gen, NULL);
   anbn_corpus_destroy(t), anbn_corpus_destroy(v);
-  pthread_mutex_lock(&x->mu);
-  x->tried = 1;
-  pthread_cond_broadcast(&x->cv);
-  pthread_mutex_unlock(&x->mu);
+  second_done(&x->rv);
   return NULL;
 }
 
@@ -363,7 +360,7 @@ static void test_population_member_busy(void **state) {
   anbn_config_init(&c);
   c.backend = "ref", c.cell = ANBN_CELL_LSTM, c.hidden = 2;
   const uint64_t seeds[3] = {1, 2, 3};
-  PopMeet x = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL, {0}, {{0}}, {NULL, NULL, NULL}};
+  PopMeet x = {{PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0}, NULL, {0}, {{0}}, {NULL, NULL, NULL}};
   assert_anbn_ok(anbn_population_create(&c, seeds, 3, &x.pop));
   for (int i = 0; i < 3; ++i) x.res[i].struct_size = sizeof x.res[i], x.res[i].capacity = -7;
   anbn_model *m1;
@@ -372,7 +369,7 @@ static void test_population_member_busy(void **state) {
   assert_anbn_ok(anbn_corpus_seed(ANBN_LANG_ANBN, 1, &t, &v));
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, pop_second, &x), 0);
-  assert_anbn_ok(anbn_train_epoch(m1, t, pop_wait, &x, NULL));
+  assert_anbn_ok(anbn_train_epoch(m1, t, wait_for_second, &x, NULL));
   pthread_join(th, NULL);
   for (int i = 0; i < 5; ++i) assert_int_equal(x.got[i], ANBN_ERR_BUSY);
   for (int i = 0; i < 3; ++i) assert_int_equal(x.res[i].capacity, -7); /* nothing written */

@@ -201,12 +201,18 @@ std::vector<Scan> scan_population(anbn_population *pop, int max_n, const std::ve
   for (size_t i0 = 0; i0 < P; i0 += slice) {
     const size_t i1 = std::min(P, i0 + slice);
     std::vector<int32_t> on(P, 0);
-    for (size_t i = i0; i < i1; ++i)
-      if ((on[i] = need[i])) rows[i].resize(size_t(max_n)), ptr[i] = rows[i].data(), res[i] = anbn_capacity_result{},
-                             res[i].struct_size = sizeof res[i];
+    for (size_t i = i0; i < i1; ++i) {
+      if (!(on[i] = need[i])) continue;
+      rows[i].resize(size_t(max_n)), ptr[i] = rows[i].data();
+      res[i] = anbn_capacity_result{};
+      res[i].struct_size = sizeof res[i];
+    }
     check(anbn_population_capacity(pop, max_n, on.data(), res.data(), ptr.data()), "capacity");
-    for (size_t i = i0; i < i1; ++i)
-      if (need[i]) out[i] = scan_of(res[i], rows[i]), rows[i] = {}, ptr[i] = nullptr;
+    for (size_t i = i0; i < i1; ++i) {
+      if (!need[i]) continue;
+      out[i] = scan_of(res[i], rows[i]);
+      rows[i] = {}, ptr[i] = nullptr;  // the slice's rows freed
+    }
   }
   return out;
 }
@@ -233,6 +239,7 @@ std::vector<json> run_population(const SweepConfig &c, const std::vector<uint64_
   const std::vector<int32_t> valid_ns = valid_lengths(c.regime.valid);
   std::vector<anbn_capacity_row_v2> valid_rows(seeds.size() * valid_ns.size());
   std::vector<anbn_capacity_row_v2 *> valid_ptr(seeds.size());
+  for (size_t i = 0; i < seeds.size(); ++i) valid_ptr[i] = valid_rows.data() + i * valid_ns.size();
   for (int e = 0; e < c.epochs; ++e) {
     if (g_interrupted) throw Interrupted{};
     bool any = false;
@@ -244,7 +251,6 @@ std::vector<json> run_population(const SweepConfig &c, const std::vector<uint64_
     // The validation range of every member that trained, as lanes.
     std::vector<int32_t> scored(seeds.size());
     for (size_t i = 0; i < runs.size(); ++i) scored[i] = active[i] && status[i] == ANBN_OK;
-    for (size_t i = 0; i < runs.size(); ++i) valid_ptr[i] = valid_rows.data() + i * valid_ns.size();
     check(anbn_population_capacity_at(pop, valid_ns.data(), valid_ns.size(), scored.data(), valid_ptr.data()),
           "validation");
     for (size_t i = 0; i < runs.size(); ++i)
